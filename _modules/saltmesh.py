@@ -1,0 +1,55 @@
+"""
+saltmesh: facts about the installed pack, and the inventory as this minion sees it.
+
+CLI Example:
+
+.. code-block:: bash
+
+    salt '*' saltmesh.version
+"""
+
+import saltmesh
+from saltmesh import inventory
+from saltmesh.errors import PillarError
+from saltmesh.version import __version__
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "saltmesh"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def version():
+    """
+    Return the saltmesh version and where its core was imported from (tells the install route).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' saltmesh.version
+    """
+    return {"version": __version__, "core": saltmesh.__path__[0]}
+
+
+def inventory_check():
+    """
+    Validate the ``servers`` and ``saltmesh`` pillar; return a summary or raise with every problem.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' saltmesh.inventory_check
+    """
+    try:
+        inv = inventory.parse(__pillar__)
+    except PillarError as err:
+        raise CommandExecutionError(str(err)) from None
+    counts = {}
+    for server in inv.servers.values():
+        counts[server.node_type] = counts.get(server.node_type, 0) + 1
+    return {"servers": counts, "mesh": inv.mesh.mesh_name}

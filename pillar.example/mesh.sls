@@ -1,0 +1,11 @@
+saltmesh:
+  mesh:
+    bridge: br-mesh
+    tunnel: vxlan          # gre | vxlan | geneve
+    key: 5000              # VXLAN/Geneve VNI or GRE key
+    datapath_type: system  # netdev for the userspace datapath
+    mtu: 1450              # overlay MTU; must fit underlay_mtu minus tunnel overhead
+    underlay_mtu: 1500
+    subnet: 192.168.77.0/24
+    # underlay:            # per-host underlay address, default: the host's address
+    #   docker01: 10.200.0.1

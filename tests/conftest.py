@@ -1,0 +1,144 @@
+"""Shared fixtures: a real Salt master and minion (pytest-salt-factories), private OVS daemons.
+
+Daemons are session-scoped: every integration test shares one master, one minion and one OVS
+instance, and tests isolate themselves with unique names (the ``prefix`` fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.ovs import OvsInstance, have_ovs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip whatever needs root or daemons when they are missing, with the reason."""
+    for item in items:
+        if "integration" in item.path.parts and os.geteuid() != 0:
+            item.add_marker(pytest.mark.skip(reason="integration tests run as root"))
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A short unique prefix for names a test creates on shared daemons (bridges, containers)."""
+    return "smt" + uuid.uuid4().hex[:5]
+
+
+@pytest.fixture(scope="session")
+def state_tree(tmp_path_factory) -> Path:
+    """file_roots for the master: the SLS tree plus the _* folders, as a user would set it up.
+
+    Symlinks keep the repo's .venv and tests out of the fileserver's walk.
+    """
+    root = tmp_path_factory.mktemp("file_roots")
+    for name in ("_modules", "_states", "_runners", "_utils"):
+        (root / name).symlink_to(REPO / name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def pillar_tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("pillar_roots")
+    (root / "top.sls").write_text("base:\n  '*':\n    - saltmesh_test\n")
+    (root / "saltmesh_test.sls").write_text("{}\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def ovs(tmp_path_factory):
+    """One private OVS instance in the root namespace (userspace datapath)."""
+    if not have_ovs():
+        pytest.skip("Open vSwitch binaries not installed")
+    inst = OvsInstance(tmp_path_factory.mktemp("ovs")).start()
+    yield inst
+    inst.stop()
+
+
+@pytest.fixture(scope="session")
+def salt_master(salt_factories, state_tree, pillar_tree):
+    config = {
+        "file_roots": {"base": [str(REPO / "salt"), str(state_tree)]},
+        "pillar_roots": {"base": [str(pillar_tree)]},
+        "runner_dirs": [],
+        "fileserver_followsymlinks": True,
+    }
+    factory = salt_factories.salt_master_daemon(
+        "smt-master-" + uuid.uuid4().hex[:6], overrides=config
+    )
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture(scope="session")
+def salt_minion(salt_master, ovs):
+    config = {"saltmesh": {"ovsdb": ovs.db}}
+    factory = salt_master.salt_minion_daemon("smt-minion-" + uuid.uuid4().hex[:6], overrides=config)
+    with factory.started():
+        ret = factory.salt_call_cli().run("saltutil.sync_all")
+        assert ret.returncode == 0, ret
+        yield factory
+
+
+@pytest.fixture(scope="session")
+def salt_call_cli(salt_minion):
+    return salt_minion.salt_call_cli(timeout=300)
+
+
+@pytest.fixture(scope="session")
+def salt_run_cli(salt_master):
+    return salt_master.salt_run_cli(timeout=300)
+
+
+@pytest.fixture(scope="session")
+def salt_cli(salt_master):
+    return salt_master.salt_cli(timeout=300)
+
+
+class Pillar:
+    """Writes the test pillar and refreshes the given minions, so states see it."""
+
+    def __init__(self, tree: Path, salt_cli, minion_ids: list[str]):
+        self.tree = tree
+        self.salt_cli = salt_cli
+        self.minion_ids = minion_ids
+
+    def set(self, data: dict) -> None:
+        (self.tree / "saltmesh_test.sls").write_text(yaml.safe_dump(data, sort_keys=False))
+        for mid in self.minion_ids:
+            ret = self.salt_cli.run("saltutil.refresh_pillar", "wait=True", minion_tgt=mid)
+            assert ret.returncode == 0, ret
+
+    def clear(self) -> None:
+        self.set({})
+
+
+@pytest.fixture
+def pillar(pillar_tree, salt_cli, salt_minion):
+    p = Pillar(pillar_tree, salt_cli, [salt_minion.id])
+    yield p
+    p.clear()
+
+
+def state_ret(ret) -> list[dict]:
+    """The state results of a salt-call/salt run, in order."""
+    data = ret.data
+    if isinstance(data, dict) and all(isinstance(v, dict) and "result" in v for v in data.values()):
+        return sorted(data.values(), key=lambda r: r.get("__run_num__", 0))
+    raise AssertionError(f"not a state return: {ret}")
+
+
+def changed(ret) -> list[dict]:
+    return [r for r in state_ret(ret) if r["changes"]]
+
+
+@pytest.fixture(scope="session")
+def which():
+    return shutil.which

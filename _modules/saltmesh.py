@@ -8,12 +8,12 @@ CLI Example:
     salt '*' saltmesh.version
 """
 
+from salt.exceptions import CommandExecutionError
+
 import saltmesh
 from saltmesh import inventory
 from saltmesh.errors import PillarError
 from saltmesh.version import __version__
-
-from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "saltmesh"
 

@@ -23,7 +23,9 @@ RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 
 # Names travel into Docker, OVS external_ids and Nagios: keep them boringly safe.
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -543,7 +545,11 @@ def _check_unique(r: _Reader, servers: Mapping[str, Server]) -> None:
 
     for name, server in sorted(servers.items()):
         claim(("name", name.lower()), f"servers:{name}", f"name {name!r} (case-insensitive)")
-        claim(("minion", server.minion_id), f"servers:{name}:minion_id", f"minion_id {server.minion_id!r}")
+        claim(
+            ("minion", server.minion_id),
+            f"servers:{name}:minion_id",
+            f"minion_id {server.minion_id!r}",
+        )
         if server.ip is not None and server.node_type != "container":
             claim(("ip", "", server.ip), f"servers:{name}:address", f"address {server.ip}")
     for name, server in sorted(servers.items()):
@@ -579,7 +585,11 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     if mesh.subnet is not None:
         for name, server in sorted(servers.items()):
             for i, net in enumerate(server.container.networks if server.container else ()):
-                if net.bridge == mesh.bridge and net.ip is not None and net.ip.ip not in mesh.subnet:
+                if (
+                    net.bridge == mesh.bridge
+                    and net.ip is not None
+                    and net.ip.ip not in mesh.subnet
+                ):
                     r.bad(
                         f"servers:{name}:container:networks:{i}:ip",
                         f"{net.ip.ip} is outside the mesh subnet {mesh.subnet}",

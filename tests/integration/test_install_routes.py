@@ -12,8 +12,13 @@ def test_sync_all_delivers_core_from_extmods(salt_call_cli):
 
 
 def test_inventory_check_names_pillar_path(salt_call_cli, pillar):
-    pillar.set({"servers": {"web01": {"node_type": "container", "address": "10.0.0.1",
-                                      "parents": "nosuchhost"}}})
+    pillar.set(
+        {
+            "servers": {
+                "web01": {"node_type": "container", "address": "10.0.0.1", "parents": "nosuchhost"}
+            }
+        }
+    )
     ret = salt_call_cli.run("saltmesh.inventory_check")
     assert ret.returncode != 0
     assert "servers:web01:parents:0: unknown parent 'nosuchhost'" in ret.stdout + ret.stderr

@@ -7,6 +7,7 @@ needs no kernel module and never touches the system's OVS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -91,10 +92,8 @@ class OvsInstance:
                     break
                 time.sleep(0.05)
             else:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def vsctl(self, *args: str) -> str:
         return run(["ovs-vsctl", "--timeout=30", f"--db={self.db}", *args]).stdout

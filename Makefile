@@ -1,0 +1,70 @@
+# saltmesh: `make test` and `make demo` work on a fresh Debian 12 machine (as root).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VENV3007 := .venv-3007
+SALT_VERSION ?= 3008.3
+SALT3007_VERSION ?= 3007.15
+PIP_FLAGS := --quiet --disable-pip-version-check
+PYTEST_FLAGS ?=
+APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-nrpe-plugin \
+	monitoring-plugins-basic ethtool nftables iproute2 busybox-static graphviz procps
+
+.PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh clean
+
+test: system venv venv-3007 daemons lint
+	$(VENV)/bin/pytest $(PYTEST_FLAGS)
+	$(VENV3007)/bin/pytest -m smoke $(PYTEST_FLAGS)
+
+test-3008: system venv daemons
+	$(VENV)/bin/pytest $(PYTEST_FLAGS)
+
+test-3007: system venv-3007 daemons
+	$(VENV3007)/bin/pytest -m smoke $(PYTEST_FLAGS)
+
+demo: system venv daemons
+	$(VENV)/bin/pytest demo -s -q -p no:cacheprovider
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# apt packages, installed only when one is missing.
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null; \
+	fi
+	@# Debian's packages try to start system daemons; the tests run their own instances.
+	@true
+
+daemons:
+	@bash scripts/dockerd-up
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) "salt==$(SALT_VERSION)" -e ".[tests]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(VENV)/bin/python -c "import salt.version, saltfactories, docker"
+	touch $@
+
+venv-3007: $(VENV3007)/.stamp
+$(VENV3007)/.stamp: pyproject.toml
+	test -x $(VENV3007)/bin/python || $(PYTHON) -m venv $(VENV3007)
+	$(VENV3007)/bin/pip install $(PIP_FLAGS) "salt==$(SALT3007_VERSION)" -e ".[tests]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(VENV3007)/bin/python -c "import salt.version, saltfactories; assert salt.version.__version__.startswith('3007')"
+	touch $@
+
+bench: bench-mesh bench-ovs
+
+bench-mesh: venv
+	$(VENV)/bin/python bench/mesh_plan.py
+
+bench-ovs: system venv venv-3007
+	$(VENV)/bin/python bench/ovs.py
+
+clean:
+	rm -rf $(VENV) $(VENV3007) .pytest_cache build *.egg-info

@@ -1,0 +1,82 @@
+"""
+Execution module for the OVS tunnel mesh: this minion's planned share and its actual ports.
+
+The plan comes from the ``servers`` and ``saltmesh:mesh`` pillar through the shared planner
+(:mod:`saltmesh.mesh`), the same one the ``mesh`` runner uses.
+
+CLI Example:
+
+.. code-block:: bash
+
+    salt 'docker*' ovs_mesh.plan
+    salt 'docker*' ovs_mesh.status
+"""
+
+from salt.exceptions import CommandExecutionError
+
+from saltmesh import inventory, mesh, meshsync
+from saltmesh.errors import SaltmeshError
+
+__virtualname__ = "ovs_mesh"
+
+
+def __virtual__():
+    if "ovs.snapshot" not in __salt__:
+        return False, "ovs_mesh needs the ovs execution module (ovs-vsctl not found?)"
+    return __virtualname__
+
+
+def _plan(host=None):
+    try:
+        inv = inventory.parse(__pillar__)
+        host = host or mesh.host_for_minion(inv, __opts__["id"])
+        return mesh.plan_host(inv, host)
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+
+
+def plan(host=None):
+    """
+    Return the tunnels this minion's bridge must carry, as computed from pillar.
+
+    host
+        The docker host's name in the ``servers`` pillar. Default: the docker host whose
+        ``minion_id`` is this minion's id.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'docker01' ovs_mesh.plan
+    """
+    return _plan(host).to_dict()
+
+
+def status(host=None):
+    """
+    Return the actual tunnel ports of this minion's mesh, with link and BFD state.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'docker*' ovs_mesh.status
+    """
+    hp = _plan(host)
+    snap = __salt__["ovs.snapshot"]()
+    ports = {}
+    for name, peer in sorted(meshsync.owned_ports(snap, hp.mesh).items()):
+        port = snap.ports[name]
+        iface = snap.interfaces.get(name)
+        ports[name] = {
+            "peer": peer,
+            "bridge": port.bridge,
+            "uuid": port.uuid,
+            "protected": port.protected,
+            "type": iface.type if iface else None,
+            "options": dict(iface.options) if iface else {},
+            "link_state": iface.link_state if iface else None,
+            "bfd_status": dict(iface.bfd_status) if iface else {},
+            "error": iface.error if iface else None,
+        }
+    return {"host": hp.host, "bridge": hp.bridge, "mesh": hp.mesh, "ports": ports}

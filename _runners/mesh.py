@@ -1,0 +1,193 @@
+"""
+Runner for the OVS tunnel mesh: plan it from pillar, dry-run it, draw it, verify it.
+
+The plan is computed on the master by the same planner the ``ovs_mesh.managed`` state uses.
+Pillar is compiled as the minion ``pillar_minion`` sees it (default ``*``: what top.sls gives
+every minion; set ``saltmesh_pillar_minion`` in the master config or pass
+``pillar_minion=docker01`` when your top file gives the mesh pillar to docker hosts only).
+
+CLI Example:
+
+.. code-block:: bash
+
+    salt-run mesh.plan
+    salt-run mesh.plan docker01 --out=json
+    salt-run mesh.diff
+    salt-run mesh.verify
+    salt-run mesh.graph format=svg path=/tmp/mesh.svg
+"""
+
+import shutil
+import subprocess
+
+import salt.client
+import salt.pillar
+import salt.utils.minions
+from salt.exceptions import SaltInvocationError
+
+from saltmesh import inventory, mesh, meshreport
+from saltmesh.errors import SaltmeshError
+
+__virtualname__ = "mesh"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _pillar(pillar_minion=None):
+    minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
+    id_, grains, _ = salt.utils.minions.get_minion_data(minion, __opts__)
+    pillar = salt.pillar.Pillar(__opts__, grains or {"fqdn": minion}, id_ or minion, "base")
+    return pillar.compile_pillar()
+
+
+def _fleet(pillar_minion=None):
+    try:
+        inv = inventory.parse(_pillar(pillar_minion))
+        return inv, mesh.plan_fleet(inv)
+    except SaltmeshError as err:
+        raise SaltInvocationError(str(err)) from None
+
+
+def _table_or_data(plans):
+    if __opts__.get("output") in (None, "", "nested", "txt"):
+        return meshreport.plan_table(plans)
+    return {host: hp.to_dict() for host, hp in plans.items()}
+
+
+def plan(minion=None, pillar_minion=None):
+    """
+    Show the mesh plan: every tunnel port of every docker host, or of one.
+
+    minion
+        A docker host (name in ``servers`` or minion id). Default: all hosts.
+
+    Prints a table by default; ``--out=json`` / ``--out=yaml`` give the full plan (options,
+    external_ids, MTU) as data.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.plan
+        salt-run mesh.plan docker01 --out=json
+    """
+    inv, plans = _fleet(pillar_minion)
+    if minion is not None:
+        host = minion if minion in plans else _host(inv, minion)
+        plans = {host: plans[host]}
+    return _table_or_data(plans)
+
+
+def _host(inv, minion):
+    try:
+        return mesh.host_for_minion(inv, minion)
+    except SaltmeshError as err:
+        raise SaltInvocationError(str(err)) from None
+
+
+def _ask(plans, fun, arg=(), kwarg=None, timeout=60):
+    """Run ``fun`` on every planned host's minion; answers keyed by host name."""
+    by_minion = {hp.minion_id: host for host, hp in plans.items()}
+    with salt.client.get_local_client(__opts__["conf_file"]) as client:
+        answers = client.cmd(
+            sorted(by_minion), fun, list(arg), tgt_type="list", kwarg=kwarg or {}, timeout=timeout
+        )
+    return {host: answers.get(mid) for mid, host in sorted(by_minion.items())}
+
+
+def diff(pillar_minion=None, timeout=60):
+    """
+    Fleet dry run: what ``state.sls mesh`` would add, change or remove on each docker host.
+
+    Runs the ``ovs_mesh.managed`` state with ``test=True`` on every docker host; nothing is
+    changed. Hosts already in sync report ``{}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.diff
+    """
+    _, plans = _fleet(pillar_minion)
+    answers = _ask(
+        plans, "state.single", ["ovs_mesh.managed", "saltmesh-mesh"], {"test": True}, timeout
+    )
+    out = {}
+    for host, answer in answers.items():
+        if not isinstance(answer, dict) or not answer:
+            out[host] = {"unreachable": str(answer) if answer else "no answer"}
+            continue
+        result = next(iter(answer.values()))
+        if not isinstance(result, dict):
+            out[host] = {"error": str(answer)}
+        elif result.get("result") is False:
+            out[host] = {"error": result.get("comment")}
+        else:
+            out[host] = result.get("changes", {})
+    return out
+
+
+def verify(pillar_minion=None, timeout=60):
+    """
+    Compare every host's actual tunnels (and BFD state, when enabled) with the plan.
+
+    Reports, per host, ports ``missing``, ``extra``, ``drifted`` (fields that differ) and
+    ``down`` (link down, interface error, BFD not up); ``{}`` when the host matches.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.verify
+    """
+    _, plans = _fleet(pillar_minion)
+    answers = _ask(plans, "ovs_mesh.status", timeout=timeout)
+    return {host: meshreport.verify_host(plans[host], answers[host]) for host in plans}
+
+
+def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60):
+    """
+    Draw the mesh: hosts and tunnels, as Graphviz DOT; SVG or PNG when ``dot`` is installed.
+
+    format
+        ``dot`` (default), ``svg`` or ``png``.
+    path
+        Write the picture there and return the path; without it DOT text is returned
+        (SVG/PNG need a path).
+    status
+        Colour each tunnel by its verified status (asks the minions, like ``mesh.verify``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.graph
+        salt-run mesh.graph format=svg path=/tmp/mesh.svg status=True
+    """
+    _, plans = _fleet(pillar_minion)
+    reports = None
+    if status:
+        answers = _ask(plans, "ovs_mesh.status", timeout=timeout)
+        reports = {host: meshreport.verify_host(plans[host], answers[host]) for host in plans}
+    dot = meshreport.to_dot(plans, reports)
+    if format == "dot":
+        if path:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(dot)
+            return path
+        return dot
+    if format not in ("svg", "png"):
+        raise SaltInvocationError("format must be dot, svg or png")
+    if not path:
+        raise SaltInvocationError(f"format={format} needs path=<file>")
+    binary = shutil.which("dot")
+    if binary is None:
+        raise SaltInvocationError("Graphviz 'dot' is not installed; use format=dot")
+    proc = subprocess.run(
+        [binary, f"-T{format}", "-o", path], input=dot, text=True, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SaltInvocationError(f"dot failed: {proc.stderr.strip()}")
+    return path

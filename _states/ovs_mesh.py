@@ -1,0 +1,62 @@
+"""
+State for the OVS tunnel mesh: one state applies this host's whole share of the mesh.
+
+.. code-block:: yaml
+
+    # salt/mesh/init.sls; run with: salt 'docker*' state.sls mesh
+    saltmesh-mesh:
+      ovs_mesh.managed: []
+
+The state creates the mesh bridge if needed, then reconciles every tunnel port the planner
+gives this minion in ONE OVSDB transaction: missing ports are created (with
+``protected=true``, split horizon), drifted ones corrected in place, ports that carry this
+mesh's identity in ``external_ids`` but are no longer planned are deleted. Ports without that
+identity are never touched.
+"""
+
+from salt.exceptions import CommandExecutionError
+
+from saltmesh import inventory, mesh, meshsync
+from saltmesh.errors import SaltmeshError
+
+__virtualname__ = "ovs_mesh"
+
+
+def __virtual__():
+    if "ovs.snapshot" not in __salt__:
+        return False, "ovs_mesh needs the ovs execution module (ovs-vsctl not found?)"
+    return __virtualname__
+
+
+def managed(name, host=None):
+    """
+    Make this host's bridge carry exactly the tunnels the mesh plan gives it.
+
+    name
+        The state ID; free-form (by convention the mesh name).
+    host
+        The docker host's name in the ``servers`` pillar. Default: the docker host whose
+        ``minion_id`` is this minion's id.
+
+    ``changes`` has ``added`` and ``removed`` (sorted port names), ``updated`` (per port,
+    ``{field: {old, new}}``), ``bridge`` when the bridge is created or corrected and ``mtu``.
+    """
+    ret = {"name": name, "result": True, "comment": "", "changes": {}}
+    try:
+        inv = inventory.parse(__pillar__)
+        host = host or mesh.host_for_minion(inv, __opts__["id"])
+        plan = mesh.plan_host(inv, host)
+        snap = __salt__["ovs.snapshot"]()
+        clauses, changes = meshsync.reconcile(plan, snap)
+    except SaltmeshError as err:
+        return {**ret, "result": False, "comment": str(err)}
+    summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
+    if not clauses:
+        return {**ret, "comment": f"{summary}, all in sync"}
+    if __opts__["test"]:
+        return {**ret, "result": None, "changes": changes, "comment": f"{summary} would change"}
+    try:
+        __salt__["ovs.transact"](clauses)
+    except (CommandExecutionError, SaltmeshError) as err:
+        return {**ret, "result": False, "comment": f"{summary}: OVSDB transaction failed: {err}"}
+    return {**ret, "changes": changes, "comment": f"{summary} updated"}

@@ -1,0 +1,180 @@
+"""Reconciling a host's planned tunnels with a snapshot of its OVSDB (no OVS needed)."""
+
+import pytest
+
+from saltmesh import inventory, mesh, meshreport, meshsync
+from saltmesh.ovsdb import Bridge, Interface, Port, Snapshot
+
+
+def host_plan(n=3, host="docker01", **mesh_opts):
+    servers = {
+        f"docker{i:02d}": {"node_type": "docker_host", "address": f"10.0.0.{i}"}
+        for i in range(1, n + 1)
+    }
+    p = {"servers": servers, "saltmesh": {"mesh": {"tunnel": "vxlan", "key": 7, **mesh_opts}}}
+    return mesh.plan_host(inventory.parse(p), host)
+
+
+def snapshot_of(plan, *, skip=(), extra_ports=(), mutate=None, mtu=None):
+    """A snapshot in which ``plan`` is applied (minus ``skip``), plus foreign ports."""
+    ports, ifaces = {}, {}
+    names = []
+    for t in plan.tunnels:
+        if t.name in skip:
+            continue
+        spec = meshsync.port_spec(plan, t)
+        port = Port(
+            t.name,
+            f"uuid-{t.name}",
+            plan.bridge,
+            (t.name,),
+            protected=True,
+            external_ids=dict(spec.external_ids),
+        )
+        iface = Interface(t.name, f"iuuid-{t.name}", plan.type, dict(spec.options), port=t.name)
+        if mutate:
+            port, iface = mutate(port, iface)
+        ports[t.name], ifaces[t.name] = port, iface
+        names.append(t.name)
+    ports[plan.bridge] = Port(plan.bridge, "u-br", plan.bridge, (plan.bridge,))
+    ifaces[plan.bridge] = Interface(
+        plan.bridge,
+        "iu-br",
+        "internal",
+        port=plan.bridge,
+        mtu_request=plan.mtu if mtu is None else mtu,
+    )
+    names.append(plan.bridge)
+    for name, ext in extra_ports:
+        ports[name] = Port(name, f"uuid-{name}", plan.bridge, (name,), external_ids=ext)
+        ifaces[name] = Interface(name, f"iuuid-{name}", "internal", port=name)
+        names.append(name)
+    bridge = Bridge(plan.bridge, "b-uuid", tuple(sorted(names)), datapath_type=plan.datapath_type)
+    return Snapshot(bridges={plan.bridge: bridge}, ports=ports, interfaces=ifaces)
+
+
+def test_in_sync_means_no_clauses():
+    plan = host_plan()
+    assert meshsync.reconcile(plan, snapshot_of(plan)) == ([], {})
+
+
+def test_fresh_host_creates_bridge_ports_and_mtu_in_one_transaction():
+    plan = host_plan()
+    clauses, changes = meshsync.reconcile(plan, Snapshot())
+    assert changes["added"] == ["vxlan-0a000002", "vxlan-0a000003"]
+    assert changes["mtu"] == {"old": None, "new": 1450}
+    assert "bridge" in changes
+    flat = [" ".join(c) for c in clauses]
+    assert flat[0].startswith("add-br br-mesh")
+    adds = [c for c in clauses if c[0] == "add-port"]
+    assert len(adds) == 2
+    for add in adds:  # protected and identity are set with the port, never after
+        assert "protected=true" in add
+        assert any(a.startswith("external_ids:saltmesh-mesh=") for a in add)
+
+
+def test_missing_port_is_added_and_others_untouched():
+    plan = host_plan()
+    clauses, changes = meshsync.reconcile(plan, snapshot_of(plan, skip={"vxlan-0a000003"}))
+    assert changes == {"added": ["vxlan-0a000003"]}
+    assert all("vxlan-0a000002" not in c for c in clauses)
+
+
+def test_stale_owned_port_removed_foreign_kept():
+    plan = host_plan()
+    snap = snapshot_of(
+        plan,
+        extra_ports=[
+            ("vxlan-0a000009", {"saltmesh-mesh": "br-mesh", "saltmesh-peer": "gone"}),
+            ("ov0", {}),
+            ("vxlan-0a00000a", {"saltmesh-mesh": "another-mesh"}),
+        ],
+    )
+    clauses, changes = meshsync.reconcile(plan, snap)
+    assert changes == {"removed": ["vxlan-0a000009"]}
+    assert clauses == [("del-port", "br-mesh", "vxlan-0a000009")]
+
+
+def test_drifted_options_corrected_in_place():
+    plan = host_plan()
+
+    def drift(port, iface):
+        opts = {**iface.options, "key": "99", "stale": "x"}
+        return port, Interface(iface.name, iface.uuid, iface.type, opts, port=iface.port)
+
+    clauses, changes = meshsync.reconcile(plan, snapshot_of(plan, mutate=drift))
+    assert sorted(changes["updated"]) == ["vxlan-0a000002", "vxlan-0a000003"]
+    upd = changes["updated"]["vxlan-0a000002"]["options"]
+    assert upd["old"]["key"] == "99" and upd["new"]["key"] == "7" and "stale" not in upd["new"]
+    assert not any(c[0] in ("add-port", "del-port") for c in clauses)
+
+
+def test_unprotected_port_gets_protected():
+    plan = host_plan()
+
+    def unprotect(port, iface):
+        return Port(
+            port.name, port.uuid, port.bridge, port.interfaces, external_ids=port.external_ids
+        ), iface
+
+    _, changes = meshsync.reconcile(plan, snapshot_of(plan, mutate=unprotect))
+    assert changes["updated"]["vxlan-0a000002"]["protected"] == {"old": False, "new": True}
+
+
+def test_foreign_port_squatting_a_planned_name_is_an_error():
+    plan = host_plan()
+    snap = snapshot_of(plan, skip={"vxlan-0a000002"}, extra_ports=[("vxlan-0a000002", {})])
+    with pytest.raises(meshsync.PortConflict, match="vxlan-0a000002 on bridge br-mesh exists"):
+        meshsync.reconcile(plan, snap)
+
+
+def test_bfd_enabled():
+    plan = host_plan(bfd=True)
+    _, changes = meshsync.reconcile(plan, snapshot_of(plan))
+    assert changes["updated"]["vxlan-0a000002"]["bfd"] == {"old": {}, "new": {"enable": "true"}}
+
+
+def test_mtu_drift():
+    plan = host_plan()
+    clauses, changes = meshsync.reconcile(plan, snapshot_of(plan, mtu=1500))
+    assert changes == {"mtu": {"old": 1500, "new": 1450}}
+    assert clauses == [("set", "Interface", "br-mesh", "mtu_request=1450")]
+
+
+def test_verify_and_dot():
+    plans = mesh.plan_fleet(
+        inventory.parse(
+            {
+                "servers": {
+                    f"d{i}": {"node_type": "docker_host", "address": f"10.0.0.{i}"}
+                    for i in (1, 2, 3)
+                }
+            }
+        )
+    )
+    hp = plans["d1"]
+    status = {
+        "ports": {
+            hp.tunnels[0].name: {
+                "type": "vxlan",
+                "options": hp.options(hp.tunnels[0]),
+                "protected": True,
+                "bridge": "br-mesh",
+                "link_state": "up",
+            },
+            "vxlan-0a000063": {
+                "type": "vxlan",
+                "options": {},
+                "protected": True,
+                "bridge": "br-mesh",
+            },
+        }
+    }
+    report = meshreport.verify_host(hp, status)
+    assert report == {"missing": [hp.tunnels[1].name], "extra": ["vxlan-0a000063"]}
+    assert meshreport.verify_host(hp, None) == {"unreachable": "no answer"}
+    dot = meshreport.to_dot(plans, {"d1": report, "d2": {}, "d3": {}})
+    assert dot.count(" -- ") == 3
+    assert '"d1" -- "d3"' in dot and "color=red" in dot
+    table = meshreport.plan_table(plans)
+    assert table.splitlines()[-1] == "3 hosts, 6 tunnel ports"

@@ -707,3 +707,33 @@ def _same_scalar(cur: Any, want: Any) -> bool:
 def clauses_text(clauses: Iterable[Clause]) -> str:
     """A readable one-line form of clauses (for comments and logs)."""
     return " -- ".join(" ".join(c) for c in clauses)
+
+
+def state_ret(
+    name: str,
+    noun: str,
+    changes: Changes | None = None,
+    test: bool = False,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The state return for ``changes`` (one wording for every ovs_*/openvswitch_* state)."""
+    ret: dict[str, Any] = {"name": name, "result": True, "comment": "", "changes": {}}
+    if error is not None:
+        return {**ret, "result": False, "comment": error}
+    if not changes:
+        return {**ret, "comment": f"{noun} {name} is already as requested"}
+    head = changes.get(noun.lower(), {})
+    if isinstance(head, dict) and "old" in head and head.get("old") is None:
+        verb = "created"
+    elif isinstance(head, dict) and "new" in head and head.get("new") is None:
+        verb = "removed"
+    else:
+        verb = "updated"
+    if test:
+        return {
+            **ret,
+            "result": None,
+            "changes": changes,
+            "comment": f"{noun} {name} would be {verb}",
+        }
+    return {**ret, "changes": changes, "comment": f"{noun} {name} {verb}"}

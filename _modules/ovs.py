@@ -1,0 +1,321 @@
+"""
+Open vSwitch through one batched OVSDB read and one transaction per change.
+
+The OVSDB target is the minion option ``saltmesh:ovsdb`` (for example
+``unix:/var/run/openvswitch/db.sock`` or ``tcp:127.0.0.1:6640``); unset means ovs-vsctl's
+default, the system socket. ``saltmesh:ovsdb_timeout`` (seconds, default 30) bounds each call.
+
+Within one state run the read (Bridge, Port, Interface and Open_vSwitch, in one ovs-vsctl
+process) is cached in ``__context__``, so 200 port states cost one read; every write through
+this module drops the cached copy. Code that changes OVS behind this module's back in the
+same run should call ``ovs.invalidate``.
+
+CLI Example:
+
+.. code-block:: bash
+
+    salt '*' ovs.bridges
+    salt '*' ovs.version
+"""
+
+import logging
+import shutil
+
+from salt.exceptions import CommandExecutionError
+
+from saltmesh import ovsdiff
+from saltmesh.errors import SaltmeshError
+from saltmesh.ovsdb import Ovsdb
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "ovs"
+_CACHE = "saltmesh.ovs.snapshot"
+
+
+def __virtual__():
+    if shutil.which("ovs-vsctl") is None:
+        return (False, "ovs-vsctl not found: install Open vSwitch (openvswitch-switch)")
+    return __virtualname__
+
+
+def _db():
+    target = __salt__["config.get"]("saltmesh:ovsdb") or None
+    timeout = __salt__["config.get"]("saltmesh:ovsdb_timeout") or 30
+    return Ovsdb(target, timeout=int(timeout))
+
+
+def invalidate():
+    """
+    Forget the OVSDB read cached for this run (after changing OVS by other means).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.invalidate
+    """
+    __context__.pop(_CACHE, None)
+    return True
+
+
+def snapshot(refresh=False):
+    """
+    The current Bridge/Port/Interface tables as a :class:`saltmesh.ovsdb.Snapshot` object
+    (cached for the run; ``refresh=True`` reads again). For states and other modules; on the
+    CLI use ``ovs.bridges``, ``ovs.ports`` or ``ovs.interfaces``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.snapshot
+    """
+    db = _db()
+    cached = __context__.get(_CACHE)
+    if not refresh and cached is not None and cached[0] == db.db:
+        return cached[1]
+    try:
+        snap = db.snapshot()
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+    __context__[_CACHE] = (db.db, snap)
+    return snap
+
+
+def transact(clauses):
+    """
+    Run a batch of ovs-vsctl clauses as ONE transaction (all or nothing).
+
+    clauses
+        A list of argument lists, e.g. ``[["add-br", "br0"], ["set", "Bridge", "br0",
+        "datapath_type=netdev"]]``. Values with special characters need ovs-vsctl quoting
+        (``options:remote_ip="10.0.0.1"``). Nothing runs when the list is empty.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.transact '[["add-br", "br0"], ["set", "Bridge", "br0", "datapath_type=netdev"]]'
+    """
+    if isinstance(clauses, (list, tuple)) and clauses and isinstance(clauses[0], str):
+        clauses = [clauses]
+    if not isinstance(clauses, (list, tuple)) or not all(
+        isinstance(c, (list, tuple)) and all(isinstance(a, (str, int)) for a in c) for c in clauses
+    ):
+        raise CommandExecutionError("clauses must be a list of argument lists")
+    if not clauses:
+        return True
+    __context__.pop(_CACHE, None)
+    try:
+        _db().transact([tuple(str(a) for a in c) for c in clauses])
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+    return True
+
+
+def version():
+    """
+    The Open vSwitch version.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.version
+    """
+    try:
+        return _db().version()
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+
+
+def _plain(obj):
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(obj).items()}
+
+
+def bridges():
+    """
+    Every bridge as a plain dict, by name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.bridges
+    """
+    return {name: _plain(br) for name, br in snapshot(refresh=True).bridges.items()}
+
+
+def ports(bridge=None):
+    """
+    Every port (of ``bridge`` when given) as a plain dict, by name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.ports
+        salt '*' ovs.ports br0
+    """
+    snap = snapshot(refresh=True)
+    return {n: _plain(p) for n, p in snap.ports.items() if bridge is None or p.bridge == bridge}
+
+
+def interfaces(bridge=None):
+    """
+    Every interface (of ``bridge`` when given) as a plain dict, by name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.interfaces
+        salt '*' ovs.interfaces br0
+    """
+    snap = snapshot(refresh=True)
+    out = {}
+    for name, iface in snap.interfaces.items():
+        port = snap.ports.get(iface.port) if iface.port else None
+        if bridge is None or (port is not None and port.bridge == bridge):
+            out[name] = _plain(iface)
+    return out
+
+
+def record(table, record):
+    """
+    One record of any OVSDB table, every column as a plain value.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.record Open_vSwitch .
+        salt '*' ovs.record Bridge br0
+    """
+    try:
+        return _db().get_record(table, record)
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+
+
+# --- reconcile: used by the ovs_* and openvswitch_* states ----------------------------------
+
+
+def _reconcile(plan, test, read=True):
+    """Diff against the cached snapshot and apply in one transaction.
+
+    If the transaction fails, OVS may have changed behind the cache: read again, re-plan and
+    retry once. Returns ``{"changes": ..., "clauses": ...}``.
+    """
+    try:
+        clauses, changes = plan(snapshot() if read else None)
+        if clauses and not test:
+            try:
+                transact(clauses)
+            except CommandExecutionError:
+                clauses, changes = plan(snapshot(refresh=True) if read else None)
+                transact(clauses)
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+    return {"changes": changes, "clauses": [list(c) for c in clauses]}
+
+
+def ensure_port(name, bridge, type="", test=False, **fields):  # pylint: disable=redefined-builtin
+    """
+    Bring port ``name`` on ``bridge`` to the given fields in one transaction (see the
+    ``ovs_port.present`` state for the fields). Returns the changes and the clauses run.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.ensure_port gre-0a000002 br0 type=gre options='{remote_ip: 10.0.0.2}' protected=True
+    """
+    fields = {k: v for k, v in fields.items() if not k.startswith("__")}
+    if fields.get("trunks") is not None and isinstance(fields["trunks"], list):
+        fields["trunks"] = tuple(fields["trunks"])
+    if fields.get("interfaces") is not None and isinstance(fields["interfaces"], list):
+        fields["interfaces"] = tuple(fields["interfaces"])
+    try:
+        spec = ovsdiff.PortSpec(name=name, bridge=bridge, type=type, **fields)
+    except TypeError as err:
+        raise CommandExecutionError(f"port {name}: {err}") from None
+    return _reconcile(lambda snap: ovsdiff.diff_port(spec, snap), test)
+
+
+def remove_port(name, bridge=None, test=False):
+    """
+    Delete port ``name`` (only from ``bridge`` when given).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.remove_port gre-0a000002
+    """
+    return _reconcile(lambda snap: ovsdiff.remove_port(name, snap, bridge=bridge), test)
+
+
+def ensure_bridge(name, test=False, **fields):
+    """
+    Bring bridge ``name`` to the given columns in one transaction (see ``ovs_bridge.present``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.ensure_bridge br0 datapath_type=netdev fail_mode=secure
+    """
+    fields = {k: v for k, v in fields.items() if not k.startswith("__")}
+    allowed = {
+        "datapath_type",
+        "fail_mode",
+        "protocols",
+        "other_config",
+        "external_ids",
+        "parent",
+        "vlan",
+    }
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise CommandExecutionError(f"bridge {name}: unknown argument(s) {', '.join(unknown)}")
+    return _reconcile(lambda snap: ovsdiff.diff_bridge(name, snap, **fields), test)
+
+
+def remove_bridge(name, test=False):
+    """
+    Delete bridge ``name`` (real or fake) and its ports.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.remove_bridge br0
+    """
+    return _reconcile(lambda snap: ovsdiff.remove_bridge(name, snap), test)
+
+
+def ensure_record(table, record, data, test=False):
+    """
+    Set columns of any record; map columns key by key (a key set to ``None`` is removed).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.ensure_record Open_vSwitch . '{other_config: {foo: bar}}'
+    """
+    if not isinstance(data, dict) or not data:
+        raise CommandExecutionError(
+            f"{table} {record}: data must be a non-empty mapping of columns"
+        )
+
+    def plan(_snap):
+        try:
+            have = _db().get_record(table, record)
+        except SaltmeshError as err:
+            raise ovsdiff.SpecError(f"{table} {record}: {err}") from None
+        return ovsdiff.diff_record(table, record, data, have)
+
+    return _reconcile(plan, test, read=False)

@@ -1,0 +1,138 @@
+"""
+Open vSwitch ports (system, internal, patch, tunnels, bonds), reconciled in one transaction.
+
+.. code-block:: yaml
+
+    gre-0a000002:
+      ovs_port.present:
+        - bridge: br-ov
+        - type: gre
+        - options:
+            remote_ip: 10.0.0.2
+            key: "5000"
+        - protected: true
+
+    bond0:
+      ovs_port.present:
+        - bridge: br-phy
+        - interfaces: [eth1, eth2]
+        - bond_mode: balance-tcp
+        - lacp: active
+
+    vx-old:
+      ovs_port.absent:
+        - bridge: br-ov
+
+A new port gets every given column in the same transaction as ``add-port`` (a tunnel is never
+up without ``protected``). Existing ports are changed in place (type, options...). A port that
+exists on another bridge is moved to ``bridge``. Arguments left out are never touched; a map
+given is reconciled exactly (stale keys removed, ``{}`` empties it).
+"""
+
+from salt.exceptions import CommandExecutionError
+
+from saltmesh import ovsdiff
+
+__virtualname__ = "ovs_port"
+
+
+def __virtual__():
+    if "ovs.ensure_port" in __salt__:
+        return __virtualname__
+    return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
+
+
+def present(
+    name,
+    bridge,
+    type="",  # pylint: disable=redefined-builtin
+    options=None,
+    external_ids=None,
+    iface_external_ids=None,
+    protected=None,
+    tag=None,
+    trunks=None,
+    vlan_mode=None,
+    mtu_request=None,
+    bfd=None,
+    interfaces=None,
+    bond_mode=None,
+    lacp=None,
+    other_config=None,
+):
+    """
+    Ensure port ``name`` exists on ``bridge`` as described.
+
+    name
+        Port name (also the interface name unless ``interfaces`` makes a bond).
+    bridge
+        The bridge; it must exist (order it after its ``ovs_bridge.present``).
+    type
+        ``system`` (default, ``""``), ``internal``, ``patch``, ``gre``, ``vxlan``, ``geneve``
+        (or another OVS interface type).
+    options
+        The whole ``Interface.options`` map: ``remote_ip``, ``local_ip``, ``key``,
+        ``dst_port``, ``csum``, ``tos``, ``ttl``, ``df_default``, ``peer`` (patch)...
+    protected
+        ``true`` on mesh tunnels (split horizon).
+    tag, trunks, vlan_mode
+        VLAN settings of the Port (``trunks: []`` clears).
+    mtu_request
+        Interface MTU.
+    bfd
+        The ``Interface.bfd`` map, e.g. ``{enable: "true", min_tx: "500"}``.
+    external_ids, other_config
+        Port maps; ``iface_external_ids`` is the Interface's ``external_ids``.
+    interfaces, bond_mode, lacp
+        A bond: two or more member interfaces, ``balance-tcp``/``balance-slb``/
+        ``active-backup``, ``active``/``passive``/``off``.
+
+    .. code-block:: yaml
+
+        vx-0a000002:
+          ovs_port.present:
+            - bridge: br-ov
+            - type: vxlan
+            - options: {remote_ip: 10.0.0.2, key: "5000"}
+            - protected: true
+    """
+    fields = {
+        "options": options,
+        "external_ids": external_ids,
+        "iface_external_ids": iface_external_ids,
+        "protected": protected,
+        "tag": tag,
+        "trunks": trunks,
+        "vlan_mode": vlan_mode,
+        "mtu_request": mtu_request,
+        "bfd": bfd,
+        "interfaces": interfaces,
+        "bond_mode": bond_mode,
+        "lacp": lacp,
+        "other_config": other_config,
+    }
+    fields = {k: v for k, v in fields.items() if v is not None}
+    test = bool(__opts__["test"])
+    try:
+        out = __salt__["ovs.ensure_port"](name, bridge, type=type or "", test=test, **fields)
+    except CommandExecutionError as err:
+        return ovsdiff.state_ret(name, "Port", error=str(err))
+    return ovsdiff.state_ret(name, "Port", out["changes"], test)
+
+
+def absent(name, bridge=None):
+    """
+    Ensure port ``name`` is not on ``bridge`` (on any bridge when ``bridge`` is not given).
+
+    .. code-block:: yaml
+
+        vx-0a000002:
+          ovs_port.absent:
+            - bridge: br-ov
+    """
+    test = bool(__opts__["test"])
+    try:
+        out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test)
+    except CommandExecutionError as err:
+        return ovsdiff.state_ret(name, "Port", error=str(err))
+    return ovsdiff.state_ret(name, "Port", out["changes"], test)

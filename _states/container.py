@@ -1,0 +1,153 @@
+"""
+container: Docker containers kept as declared, attached to Open vSwitch (pipework style).
+
+Compares only what the state sets; memory, cpus and restart policy change in place, any other
+difference recreates the container and ``changes`` names the field(s) that forced it. No
+temporary container is ever created, and ``test=True`` only reads.
+
+.. code-block:: yaml
+
+    web01:
+      container.running:
+        - image: local/busybox:latest
+        - command: [httpd, -f, -p, "80"]
+        - env: {ROLE: web}
+        - memory: 64m
+        - restart: unless-stopped
+        - networks:
+          - bridge: br-mesh
+            ip: 192.168.77.11/24
+            mac: 02:77:00:00:00:11
+            gateway: 192.168.77.1
+            mtu: 1450
+
+    # every container whose parents is this minion's docker host, from the servers pillar
+    saltmesh-containers:
+      container.placed
+"""
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "container"
+
+_SPEC_KEYS = (
+    "image", "command", "entrypoint", "env", "labels", "ports", "volumes", "restart",
+    "hostname", "user", "workdir", "memory", "cpus", "networks",
+)  # fmt: skip
+
+
+def __virtual__():
+    if "saltmesh_docker.ensure_running" in __salt__:
+        return __virtualname__
+    return (False, "container: the saltmesh_docker execution module is not available")
+
+
+def _state(name, call, *args, **kwargs):
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    try:
+        out = __salt__[call](*args, test=bool(__opts__["test"]), **kwargs)
+    except CommandExecutionError as err:
+        return {**ret, "result": False, "comment": str(err)}
+    ret.update(changes=out["changes"], comment=out["comment"], result=out["result"])
+    if __opts__["test"] and ret["changes"] and ret["result"]:
+        ret["result"] = None
+    return ret
+
+
+def running(name, image, host=None, ovsdb=None, netns=None, **kwargs):
+    """
+    Run container ``name`` from ``image`` with exactly the settings given.
+
+    name
+        Docker name of the container (labelled ``saltmesh.managed=true``; an unlabelled
+        container of that name is never touched).
+    image
+        Image reference; pulled when missing locally (see ``image.present`` for tarballs).
+    command, entrypoint
+        Lists (or strings split on spaces).
+    env, labels
+        Mappings; ``env`` also accepts ``["K=V", ...]``. Keys from the image are not compared.
+    ports
+        ``{container_port[/proto]: "[host_ip:]host_port"}``.
+    volumes
+        ``["source:target[:mode]", ...]``.
+    restart
+        ``no``, ``always``, ``unless-stopped``, ``on-failure`` (updated in place).
+    hostname, user, workdir
+        Strings.
+    memory, cpus
+        Limits (``256m``, ``0.5``), updated in place.
+    networks
+        OVS attachments: ``bridge`` (required), ``ip`` (with prefix), ``mac``, ``gateway``,
+        ``vlan``, ``mtu``, ``interface`` (default ``eth<index>``). With networks the container
+        runs with ``network_mode: none``.
+    host
+        Docker host name recorded in the ``saltmesh.host`` label.
+    ovsdb, netns
+        Override the minion options ``saltmesh:ovsdb`` and ``saltmesh:netns``.
+
+    .. code-block:: yaml
+
+        db01:
+          container.running:
+            - image: local/busybox:latest
+            - command: [sleep, "3600"]
+            - networks:
+              - {bridge: br-mesh, ip: 192.168.77.21/24, mac: "02:77:00:00:00:21"}
+    """
+    unknown = sorted(k for k in kwargs if k not in _SPEC_KEYS and not k.startswith("__"))
+    if unknown:
+        return {
+            "name": name,
+            "result": False,
+            "changes": {},
+            "comment": f"Unknown argument(s): {', '.join(unknown)}",
+        }
+    spec = {k: v for k, v in kwargs.items() if k in _SPEC_KEYS and v is not None}
+    spec["image"] = image
+    return _state(
+        name, "saltmesh_docker.ensure_running", name, spec, host=host, ovsdb=ovsdb, netns=netns
+    )
+
+
+def stopped(name, stop_timeout=10):
+    """
+    Stop container ``name`` if it runs (managed containers only).
+
+    .. code-block:: yaml
+
+        web01:
+          container.stopped
+    """
+    return _state(name, "saltmesh_docker.ensure_stopped", name, stop_timeout=stop_timeout)
+
+
+def absent(name, ovsdb=None, netns=None):
+    """
+    Remove container ``name`` (managed containers only) and its OVS ports.
+
+    .. code-block:: yaml
+
+        old01:
+          container.absent
+    """
+    return _state(name, "saltmesh_docker.ensure_absent", name, ovsdb=ovsdb, netns=netns)
+
+
+def placed(name, host=None, ovsdb=None, netns=None):
+    """
+    Run exactly the containers whose ``parents`` is this docker host in the ``servers``
+    pillar; remove managed containers (labelled with this host) and OVS ports of containers
+    that are no longer declared here. The pillar is validated first: on any problem nothing
+    is touched and the comment lists each problem with its pillar path.
+
+    host
+        The docker host's name in ``servers`` (default: the entry whose ``minion_id`` is this
+        minion).
+
+    .. code-block:: yaml
+
+        saltmesh-containers:
+          container.placed
+    """
+    return _state(name, "saltmesh_docker.ensure_placed", host=host, ovsdb=ovsdb, netns=netns)

@@ -1,0 +1,73 @@
+"""
+image: Docker images from a registry, a ``docker save`` tarball or a rootfs tarball.
+
+Changes are reported only when the image ID behind the name changes.
+
+.. code-block:: yaml
+
+    local/busybox:latest:
+      image.present:
+        - rootfs: /srv/images/busybox-rootfs.tar
+
+    registry.example.com/app:1.2:
+      image.present
+
+    old/image:1:
+      image.absent
+"""
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "image"
+
+
+def __virtual__():
+    if "saltmesh_docker.ensure_image" in __salt__:
+        return __virtualname__
+    return (False, "image: the saltmesh_docker execution module is not available")
+
+
+def _state(name, call, **kwargs):
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    try:
+        out = __salt__[call](name, test=bool(__opts__["test"]), **kwargs)
+    except CommandExecutionError as err:
+        return {**ret, "result": False, "comment": str(err)}
+    ret.update(changes=out["changes"], comment=out["comment"], result=out["result"])
+    if __opts__["test"] and ret["changes"] and ret["result"]:
+        ret["result"] = None
+    return ret
+
+
+def present(name, load=None, rootfs=None, pull="missing"):
+    """
+    Make image ``name`` (``repo:tag``) present.
+
+    load
+        Path of a ``docker save`` tarball; loaded when the image ID inside differs.
+    rootfs
+        Path of a root filesystem tarball for ``docker import``; re-imported when the file's
+        sha256 differs from the one recorded in the image label ``saltmesh.source-sha256``.
+    pull
+        Without ``load``/``rootfs``: ``missing`` pulls only when absent, ``always`` pulls every
+        run and reports a change only when the image ID changed.
+
+    .. code-block:: yaml
+
+        local/app:1:
+          image.present:
+            - load: /srv/images/app-1.tar
+    """
+    return _state(name, "saltmesh_docker.ensure_image", load=load, rootfs=rootfs, pull=pull)
+
+
+def absent(name, force=False):
+    """
+    Remove image ``name``; fails with the engine's message while a container uses it.
+
+    .. code-block:: yaml
+
+        local/app:0:
+          image.absent
+    """
+    return _state(name, "saltmesh_docker.ensure_image_absent", force=force)

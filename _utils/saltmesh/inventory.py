@@ -597,3 +597,16 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     if r.problems:
         raise PillarError(r.problems)
     return Inventory(servers=dict(sorted(servers.items())), mesh=mesh)
+
+
+# --------------------------------------------------------------------------- single specs
+# (added for issue 5: container states validate their arguments with the same rules as pillar)
+
+
+def parse_container(raw: Mapping[str, Any], path: str = "container") -> ContainerSpec:
+    """Validate one container spec (the ``container:`` mapping of a server) on its own."""
+    r = _Reader()
+    spec = _container(r, raw, path)
+    if r.problems or spec is None:
+        raise PillarError(r.problems or [(path, "invalid container spec")])
+    return spec

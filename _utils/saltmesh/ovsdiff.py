@@ -172,7 +172,10 @@ def diff_map(
 class PortSpec:
     """The desired state of one port and its interface(s). ``None`` fields are left alone.
 
-    :param type: interface type; ``""`` (or ``"system"``) is a plain system netdev.
+    :param type: interface type; ``""`` (or ``"system"``) is a plain system netdev; ``None``
+        leaves the type of an existing port alone (a new port is then a system port).
+    :param options_exact: ``True`` (default) reconciles ``options`` exactly; ``False`` only
+        sets the keys given and leaves other options alone (the Salt 3007 compat states).
     :param options: the whole ``Interface.options`` map (``remote_ip``, ``key``, ``peer``...).
     :param external_ids: ``Port.external_ids``; ``iface_external_ids``: ``Interface.external_ids``.
     :param trunks: VLAN trunks; ``()`` clears them (= all VLANs).
@@ -183,7 +186,7 @@ class PortSpec:
 
     name: str
     bridge: str
-    type: str = ""
+    type: str | None = ""
     options: Mapping[str, str] | None = None
     external_ids: Mapping[str, str] | None = None
     iface_external_ids: Mapping[str, str] | None = None
@@ -197,18 +200,19 @@ class PortSpec:
     bond_mode: str | None = None
     lacp: str | None = None
     other_config: Mapping[str, str] | None = None
+    options_exact: bool = True
     problems: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         problems: list[str] = []
-        ptype = "" if self.type in (None, "system") else str(self.type)
+        ptype = None if self.type is None else "" if self.type == "system" else str(self.type)
         set_(self, "type", ptype)
         if not self.name or not isinstance(self.name, str):
             problems.append("name: a port name is required")
         if not self.bridge or not isinstance(self.bridge, str):
             problems.append("bridge: a bridge name is required")
-        if ptype not in PORT_TYPES:
+        if ptype is not None and ptype not in PORT_TYPES:
             problems.append(
                 f"type: unknown interface type {ptype!r} (one of: system, "
                 + ", ".join(t for t in PORT_TYPES if t)
@@ -228,7 +232,7 @@ class PortSpec:
             else:
                 set_(self, "interfaces", tuple(sorted(set(members))))
         names = self.interfaces if isinstance(self.interfaces, tuple) else (self.name,)
-        if ptype in NETDEV_TYPES:
+        if ptype in (*NETDEV_TYPES, None):
             for n in names:
                 if isinstance(n, str) and len(n.encode()) > IFNAMSIZ:
                     problems.append(
@@ -432,7 +436,7 @@ def diff_port(spec: PortSpec, snap: Snapshot) -> tuple[list[Clause], Changes]:
     for member in members:
         iface = snap.interfaces[member]
         mch: Changes = {}
-        if iface.type != spec.type:
+        if spec.type is not None and iface.type != spec.type:
             clauses.append(("set", "Interface", member, f"type={quote(spec.type)}"))
             mch["type"] = {"old": iface.type or "system", "new": spec.type or "system"}
         if spec.mtu_request is not None and iface.mtu_request != spec.mtu_request:
@@ -443,7 +447,9 @@ def diff_port(spec: PortSpec, snap: Snapshot) -> tuple[list[Clause], Changes]:
             ("bfd", "bfd"),
             ("external_ids", "iface_external_ids"),
         ):
-            cl, ch = diff_map("Interface", member, col, getattr(spec, attr), getattr(iface, col))
+            exact = spec.options_exact or col != "options"
+            want, have = getattr(spec, attr), getattr(iface, col)
+            cl, ch = diff_map("Interface", member, col, want, have, exact=exact)
             clauses += cl
             if ch:
                 mch[attr] = ch[col]

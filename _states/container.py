@@ -54,7 +54,27 @@ def _state(name, call, *args, **kwargs):
     return ret
 
 
-def running(name, image, host=None, ovsdb=None, netns=None, **kwargs):
+def running(
+    name,
+    image,
+    command=None,
+    entrypoint=None,
+    env=None,
+    labels=None,
+    ports=None,
+    volumes=None,
+    restart=None,
+    hostname=None,
+    user=None,
+    workdir=None,
+    memory=None,
+    cpus=None,
+    networks=None,
+    environment=None,
+    host=None,
+    ovsdb=None,
+    netns=None,
+):
     """
     Run container ``name`` from ``image`` with exactly the settings given.
 
@@ -66,7 +86,8 @@ def running(name, image, host=None, ovsdb=None, netns=None, **kwargs):
     command, entrypoint
         Lists (or strings split on spaces).
     env, labels
-        Mappings; ``env`` also accepts ``["K=V", ...]``. Keys from the image are not compared.
+        Mappings; ``env`` also accepts ``["K=V", ...]`` (``environment`` is an alias). Keys
+        inherited unchanged from the image are not compared.
     ports
         ``{container_port[/proto]: "[host_ip:]host_port"}``.
     volumes
@@ -95,16 +116,10 @@ def running(name, image, host=None, ovsdb=None, netns=None, **kwargs):
             - networks:
               - {bridge: br-mesh, ip: 192.168.77.21/24, mac: "02:77:00:00:00:21"}
     """
-    unknown = sorted(k for k in kwargs if k not in _SPEC_KEYS and not k.startswith("__"))
-    if unknown:
-        return {
-            "name": name,
-            "result": False,
-            "changes": {},
-            "comment": f"Unknown argument(s): {', '.join(unknown)}",
-        }
-    spec = {k: v for k, v in kwargs.items() if k in _SPEC_KEYS and v is not None}
-    spec["image"] = image
+    args = dict(locals())
+    if environment is not None:  # the Docker SDK's name for env
+        args["env"] = environment
+    spec = {k: args[k] for k in _SPEC_KEYS if args[k] is not None}
     return _state(
         name, "saltmesh_docker.ensure_running", name, spec, host=host, ovsdb=ovsdb, netns=netns
     )

@@ -1,0 +1,61 @@
+{#-
+  nagios.running: Nagios host/hostgroup/service objects for every server in the `servers`
+  pillar, validated with `nagios -v` before they go live, plus Slack notifications.
+
+      salt 'nagios*' state.sls nagios.running
+
+  Paths, reload method and packages come from `saltmesh:nagios` (pillar.example/nagios.sls);
+  saltmesh_nagios.settings fills in the Debian defaults, so they live in one place.
+#}
+{%- set ng = salt['saltmesh_nagios.settings']() %}
+{%- set slack = ng.slack %}
+{%- set before = [] %}
+
+{%- if ng.packages %}
+saltmesh-nagios-packages:
+  pkg.installed:
+    - pkgs: {{ ng.packages | json }}
+{%- do before.append({'pkg': 'saltmesh-nagios-packages'}) %}
+{%- endif %}
+
+{%- if slack.enabled %}
+saltmesh-nagios-slack-script:
+  file.managed:
+    - name: {{ slack.script }}
+    - source: salt://nagios/files/slack_notify.py
+    - user: root
+    - group: root
+    - mode: '0755'
+    - makedirs: True
+
+saltmesh-nagios-slack-url:
+  file.managed:
+    - name: {{ slack.url_file }}
+    - contents_pillar: saltmesh:nagios:slack:webhook_url
+    - user: root
+    - group: {{ ng.group }}
+    - mode: '0640'
+    - show_changes: False
+    - makedirs: True
+{%- do before.append({'file': 'saltmesh-nagios-slack-script'}) %}
+{%- do before.append({'file': 'saltmesh-nagios-slack-url'}) %}
+{%- endif %}
+
+saltmesh-nagios-objects:
+  nagios_objects.managed:
+    - name: {{ ng.conf_dir }}
+{%- if before %}
+    - require: {{ before | json }}
+{%- endif %}
+
+{%- if ng.reload == 'systemd' %}
+
+# Started (with the validated objects) if it was down; never restarted or reloaded from here:
+# nagios_objects.managed reloads once, and only after `nagios -v` accepted the new objects.
+saltmesh-nagios-service:
+  service.running:
+    - name: {{ ng.service }}
+    - enable: True
+    - require:
+      - nagios_objects: saltmesh-nagios-objects
+{%- endif %}

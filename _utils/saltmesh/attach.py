@@ -195,10 +195,10 @@ class Attacher:
     def pending(
         self, container: str, networks: Iterable[NetworkAttachment], pid: int
     ) -> list[tuple[NetworkAttachment, str]]:
-        """Attachments to (re)do, with the reason; none when pid is 0 (not running)."""
+        """Attachments to (re)do, with the reason (pid 0: not started yet, in test mode)."""
         out = []
         for net in networks:
-            reason = check(container, net, pid, self.snap, self.links) if pid else "not running"
+            reason = check(container, net, pid, self.snap, self.links)
             if reason:
                 out.append((net, reason))
         return out
@@ -230,6 +230,8 @@ class Attacher:
         self._snap = dataclasses.replace(self.snap, ports=ports, interfaces=ifaces)
 
     def _attach(self, container: str, net: NetworkAttachment, pid: int) -> None:
+        if not pid:
+            raise SaltmeshError(f"container {container} is not running; cannot attach it")
         host, peer = host_ifname(container, net.interface), peer_ifname(container, net.interface)
         mtu = str(net.mtu or DEFAULT_MTU)
         if host in self.snap.ports:  # a stale row (restart): delete first, in its own txn

@@ -49,7 +49,9 @@ def rootfs_tar(path: Path) -> Path:
 
 
 def docker(*args: str, check: bool = True) -> str:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=False, timeout=60
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)}: {proc.stderr}")
     return proc.stdout

@@ -121,7 +121,9 @@ def test_foreign_container_is_never_touched(salt_call_cli, busybox, prefix):
 
 def test_bad_arguments_fail_cleanly(salt_call_cli, busybox, prefix):
     ret = single(salt_call_cli, "container.running", f"{prefix}x", image=busybox, memory="lots")
-    assert ret["result"] is False and "memory" in ret["comment"] and "Traceback" not in ret["comment"]
+    assert (
+        ret["result"] is False and "memory" in ret["comment"] and "Traceback" not in ret["comment"]
+    )
     ret = single(salt_call_cli, "container.running", f"{prefix}x", image=f"{prefix}/missing:1")
     assert ret["result"] is False and "Docker engine" in ret["comment"]
     assert d.containers(prefix) == []

@@ -241,7 +241,7 @@ def ensure_port(name, bridge, type="", test=False, **fields):  # pylint: disable
         spec = ovsdiff.PortSpec(name=name, bridge=bridge, type=type, **fields)
     except TypeError as err:
         raise CommandExecutionError(f"port {name}: {err}") from None
-    return _reconcile(lambda snap: ovsdiff.diff_port(spec, snap), test)
+    return _reconcile(lambda snap: ovsdiff.diff_port(spec, snap, assume_bridge=test), test)
 
 
 def remove_port(name, bridge=None, test=False):

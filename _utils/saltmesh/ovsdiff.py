@@ -32,11 +32,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from saltmesh.errors import SaltmeshError
-from saltmesh.ovsdb import Port, Snapshot
+from saltmesh.ovsdb import Bridge, Port, Snapshot
 
 Clause = tuple[str, ...]
 Changes = dict[str, Any]
@@ -355,7 +355,9 @@ def _create_changes(spec: PortSpec) -> Changes:
     return ch
 
 
-def diff_port(spec: PortSpec, snap: Snapshot) -> tuple[list[Clause], Changes]:
+def diff_port(
+    spec: PortSpec, snap: Snapshot, *, assume_bridge: bool = False
+) -> tuple[list[Clause], Changes]:
     """Clauses and changes bringing port ``spec.name`` to ``spec``; ``([], {})`` when in sync.
 
     * absent: ``add-port`` (or ``add-bond``) plus every column in the same transaction.
@@ -363,10 +365,16 @@ def diff_port(spec: PortSpec, snap: Snapshot) -> tuple[list[Clause], Changes]:
       one in one transaction, keeping the rows), then updated like an existing port.
     * present: each given field compared and set in place; maps reconciled exactly.
 
+    ``assume_bridge=True`` (test mode) plans against an empty bridge when ``spec.bridge`` does
+    not exist yet, as an earlier state of the same run would create it.
+
     Raises :class:`SpecError` for an invalid spec, a missing bridge, a name that is a bridge's
     own local port, or a fake-bridge port.
     """
     spec.check()
+    if assume_bridge and spec.bridge not in snap.bridges and spec.bridge not in snap.ports:
+        # test mode: the bridge is created by an earlier state of the same run
+        snap = replace(snap, bridges={**snap.bridges, spec.bridge: Bridge(spec.bridge, uuid="")})
     if spec.bridge not in snap.bridges:
         raise SpecError(f"port {spec.name}: bridge {spec.bridge} does not exist")
     if spec.name in snap.bridges or (spec.name in snap.ports and snap.ports[spec.name].fake_bridge):

@@ -1,0 +1,141 @@
+"""OVS state tests: the session minion points at the private ``ovs`` instance.
+
+``salt_states`` applies high data (the same structure as an SLS) through ``state.high`` and the
+``cycle`` helper runs the standard proof on it: ``test=True`` predicts changes and touches
+nothing, the real run reports exactly the predicted changes, a second run reports none.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import yaml
+
+from saltmesh.ovsdb import Ovsdb
+from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port
+from tests.conftest import state_ret
+
+
+def sls(text: str) -> dict:
+    """An SLS document (YAML text) as high data for ``state.high``."""
+    high = yaml.safe_load(text)
+    out = {}
+    for sid, body in high.items():
+        out[sid] = {}
+        for key, args in body.items():
+            mod, fun = key.split(".", 1)
+            out[sid][mod] = [fun, *(args or [])]
+    return out
+
+
+class States:
+    def __init__(self, salt_call_cli, ovs):
+        self.cli = salt_call_cli
+        self.ovs = ovs
+        self.db = Ovsdb(ovs.db)
+
+    def run(self, high: dict | str, test: bool = False) -> list[dict]:
+        if isinstance(high, str):
+            high = sls(high)
+        ret = self.cli.run("state.high", json.dumps(high), test=test)
+        assert ret.data, ret
+        return state_ret(ret)
+
+    def single(self, fun: str, name: str, test: bool = False, **kwargs) -> dict:
+        ret = self.cli.run("state.single", fun, name=name, test=test, **kwargs)
+        (res,) = state_ret(ret)
+        return res
+
+    def bridge(self, *names: str) -> None:
+        """Set up netdev bridges directly (not through Salt: fast test setup)."""
+        for name in names:
+            self.db.transact(diff_bridge(name, self.db.snapshot(), datapath_type="netdev")[0])
+
+    def port(self, name: str, bridge: str, **fields) -> None:
+        """Set up a port directly through the core."""
+        self.db.transact(
+            diff_port(PortSpec(name=name, bridge=bridge, **fields), self.db.snapshot())[0]
+        )
+
+    def ovs_state(self) -> dict:
+        """Everything a state may change, minus volatile runtime columns."""
+        snap = self.db.snapshot()
+        ifaces = {
+            n: (i.type, i.options, i.external_ids, i.mtu_request, i.bfd, i.port)
+            for n, i in snap.interfaces.items()
+        }
+        ovs_row = {k: snap.open_vswitch[k] for k in ("other_config", "external_ids")}
+        return {
+            "bridges": {n: asdict(b) for n, b in snap.bridges.items()},
+            "ports": {n: asdict(p) for n, p in snap.ports.items()},
+            "interfaces": ifaces,
+            "ovs": ovs_row,
+        }
+
+    def cycle(self, high: dict | str, expect_changes: bool = True) -> list[dict]:
+        """test=True (prediction, nothing touched) -> real run (== prediction) -> no-op run."""
+        before = self.ovs_state()
+        predicted = self.run(high, test=True)
+        assert self.ovs_state() == before, "test=True changed OVS"
+        for r in predicted:
+            assert r["result"] is (None if r["changes"] else True), r
+        real = self.run(high)
+        for r in real:
+            assert r["result"] is True, r
+        assert [r["changes"] for r in real] == [r["changes"] for r in predicted]
+        if expect_changes:
+            assert any(r["changes"] for r in real), real
+        again = self.run(high)
+        assert [r["changes"] for r in again] == [{} for _ in again], again
+        assert all(r["result"] is True for r in again), again
+        return real
+
+
+@pytest.fixture
+def states(salt_call_cli, ovs, prefix):
+    s = States(salt_call_cli, ovs)
+    yield s
+    bridges = [b for b in ovs.vsctl("list-br").split() if b.startswith(prefix)]
+    args: list[str] = []
+    for br in bridges:
+        args += ["--", "--if-exists", "del-br", br]
+    if args:
+        ovs.vsctl(*args)
+
+
+@pytest.fixture
+def dummy_links(prefix):
+    """Create Linux dummy interfaces (bond members) named <prefix><suffix>; removed after."""
+    made: list[str] = []
+
+    def make(*suffixes: str) -> list[str]:
+        for s in suffixes:
+            name = f"{prefix}{s}"
+            subprocess.run(["ip", "link", "add", name, "type", "dummy"], check=True)
+            subprocess.run(["ip", "link", "set", name, "up"], check=True)
+            made.append(name)
+        return [f"{prefix}{s}" for s in suffixes]
+
+    yield make
+    for name in made:
+        subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def minion_log(salt_minion):
+    """Returns a callable giving the minion log lines written since the fixture started."""
+    path = Path(salt_minion.config["log_file"])
+    start = path.stat().st_size if path.exists() else 0
+
+    def new_lines() -> list[str]:
+        if not path.exists():
+            return []
+        with path.open(errors="replace") as fh:
+            fh.seek(start)
+            return fh.read().splitlines()
+
+    return new_lines

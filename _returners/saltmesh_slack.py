@@ -25,6 +25,7 @@ Usage:
     salt-call state.sls nagios.running --return saltmesh_slack
 """
 
+# ruff: noqa: F821  (Salt injects __salt__ into returners)
 import logging
 
 try:

@@ -158,7 +158,9 @@ def _path(r: _Reader, data: Mapping[str, Any], key: str, path: str, default: str
     return value
 
 
-def _strings(r: _Reader, data: Mapping[str, Any], key: str, path: str, default: tuple) -> tuple:
+def _strings(
+    r: _Reader, data: Mapping[str, Any], key: str, path: str, default: tuple, pattern=_UNIT_RE
+) -> tuple:
     value = data.get(key)
     if value is None:
         return default
@@ -168,7 +170,7 @@ def _strings(r: _Reader, data: Mapping[str, Any], key: str, path: str, default: 
         r.bad(f"{path}:{key}", "must be a list of strings")
         return default
     for i, item in enumerate(value):
-        if not _UNIT_RE.match(item):
+        if not pattern.match(item):
             r.bad(f"{path}:{key}:{i}", f"{item!r} has characters that are not allowed")
             return default
     return tuple(value)
@@ -233,7 +235,9 @@ def _nrpe(r: _Reader, raw: Any, path: str) -> NrpeSettings:
         r.bad(f"{path}:file", f"{file!r} must be a plain file name ending in .cfg")
         file = d.file
     extra = []
-    for i, item in enumerate(_strings(r, data, "allowed_hosts", path, ())):
+    for i, item in enumerate(
+        _strings(r, data, "allowed_hosts", path, (), re.compile(r"^[0-9A-Fa-f:./]+$"))
+    ):
         try:
             extra.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
@@ -271,7 +275,7 @@ def parse_settings(pillar: Mapping[str, Any]) -> Settings:
         packages=_strings(r, data, "packages", path, d.packages),
         host_template=_unit(r, data, "host_template", path, d.host_template),
         service_template=_unit(r, data, "service_template", path, d.service_template),
-        servers=_strings(r, data, "servers", path, ()),
+        servers=_strings(r, data, "servers", path, (), re.compile(r"^[A-Za-z0-9_.:-]+$")),
         slack=_slack(r, data.get("slack"), f"{path}:slack"),
         nrpe=_nrpe(r, data.get("nrpe"), f"{path}:nrpe"),
     )

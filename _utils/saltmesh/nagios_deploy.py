@@ -213,6 +213,7 @@ def validate(p: Plan) -> tuple[bool, list[str]]:
     the validator's errors and warnings, with staged paths shown as their live names.
     """
     tmp = tempfile.mkdtemp(prefix="saltmesh-nagios-")
+    os.chmod(tmp, 0o755)  # nagios -v drops to nagios_user before it reads the object files
     try:
         stage = os.path.join(tmp, "stage")
         os.mkdir(stage)
@@ -228,9 +229,9 @@ def validate(p: Plan) -> tuple[bool, list[str]]:
     lines = [
         ln.strip()
         for ln in output.splitlines()
-        if re.match(r"^\s*(\*\*\*>\s*)?(Error|Warning)\b", ln) or "Total Errors" in ln
+        if re.match(r"^\s*(Error|Warning|Unable)\b", ln) or "Total Errors" in ln
     ]
-    if not ok and not any(ln.startswith(("Error", "***")) for ln in lines):
+    if not ok and not any(ln.startswith(("Error:", "Unable")) for ln in lines):
         lines += [ln for ln in output.splitlines()[-15:] if ln.strip()]
     return ok, lines
 

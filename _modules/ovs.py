@@ -6,9 +6,12 @@ The OVSDB target is the minion option ``saltmesh:ovsdb`` (for example
 default, the system socket. ``saltmesh:ovsdb_timeout`` (seconds, default 30) bounds each call.
 
 Within one state run the read (Bridge, Port, Interface and Open_vSwitch, in one ovs-vsctl
-process) is cached in ``__context__``, so 200 port states cost one read; every write through
-this module drops the cached copy. Code that changes OVS behind this module's back in the
-same run should call ``ovs.invalidate``.
+process) is cached in ``__context__`` (which Salt creates afresh for each state run), so 200
+port states cost one read: the states pass ``cache=True``. A write through this module marks
+the bridges/ports/interfaces it touched, and only a later caller looking at one of those names
+reads again (``ovsdiff.touched_names``); ``ovs.transact`` and ``ovs.ensure_record`` drop the
+cached copy. Code that changes OVS behind this module's back in the same run should call
+``ovs.invalidate``. Direct calls (``cache=False``, the default) always read afresh.
 
 CLI Example:
 
@@ -59,11 +62,17 @@ def invalidate():
     return True
 
 
-def snapshot(refresh=False):
+def snapshot(refresh=False, names=None):
     """
-    The current Bridge/Port/Interface tables as a :class:`saltmesh.ovsdb.Snapshot` object
-    (cached for the run; ``refresh=True`` reads again). For states and other modules; on the
-    CLI use ``ovs.bridges``, ``ovs.ports`` or ``ovs.interfaces``.
+    The current Bridge/Port/Interface tables as a :class:`saltmesh.ovsdb.Snapshot` object,
+    cached for the run. For states and other modules; on the CLI use ``ovs.bridges``,
+    ``ovs.ports`` or ``ovs.interfaces``.
+
+    refresh
+        Read again.
+    names
+        Names (bridges, ports, interfaces) the caller is going to look at: the cached copy is
+        re-read only if an earlier write through this module touched one of them.
 
     CLI Example:
 
@@ -73,14 +82,29 @@ def snapshot(refresh=False):
     """
     db = _db()
     cached = __context__.get(_CACHE)
-    if not refresh and cached is not None and cached[0] == db.db:
-        return cached[1]
+    if not refresh and cached is not None and cached["db"] == db.db:
+        dirty = cached["dirty"]
+        if not dirty or (names is not None and not dirty.intersection(names)):
+            return cached["snap"]
     try:
         snap = db.snapshot()
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
-    __context__[_CACHE] = (db.db, snap)
+    __context__[_CACHE] = {"db": db.db, "snap": snap, "dirty": set()}
     return snap
+
+
+def _written(clauses, snap):
+    """After a successful write: mark what it touched, so only readers of it re-read."""
+    cached = __context__.get(_CACHE)
+    if cached is None or cached["snap"] is not snap:
+        __context__.pop(_CACHE, None)
+        return
+    touched = ovsdiff.touched_names(clauses, snap)
+    if touched is None:
+        __context__.pop(_CACHE, None)
+    else:
+        cached["dirty"].update(touched)
 
 
 def transact(clauses):
@@ -106,7 +130,7 @@ def transact(clauses):
         raise CommandExecutionError("clauses must be a list of argument lists")
     if not clauses:
         return True
-    __context__.pop(_CACHE, None)
+    __context__.pop(_CACHE, None)  # unknown effect: the next reader reads again
     try:
         _db().transact([tuple(str(a) for a in c) for c in clauses])
     except SaltmeshError as err:
@@ -202,26 +226,37 @@ def record(table, record):
 # --- reconcile: used by the ovs_* and openvswitch_* states ----------------------------------
 
 
-def _reconcile(plan, test, read=True):
+def _reconcile(plan, test, names=None, cache=False):
     """Diff against the cached snapshot and apply in one transaction.
 
-    If the transaction fails, OVS may have changed behind the cache: read again, re-plan and
-    retry once. Returns ``{"changes": ..., "clauses": ...}``.
+    ``cache=True`` (state runs, whose ``__context__`` lives for one run) reuses the run's
+    snapshot; otherwise OVSDB is read afresh. ``names`` are the bridges/ports/interfaces the
+    plan looks at (``None``: the plan reads
+    something else, and a write drops the cache). If the transaction fails, OVS may have
+    changed behind the cache: read again, re-plan and retry once. Returns
+    ``{"changes": ..., "clauses": ...}``.
     """
     try:
-        clauses, changes = plan(snapshot() if read else None)
+        snap = snapshot(refresh=not cache, names=names) if names is not None else None
+        clauses, changes = plan(snap)
         if clauses and not test:
             try:
-                transact(clauses)
-            except CommandExecutionError:
-                clauses, changes = plan(snapshot(refresh=True) if read else None)
-                transact(clauses)
+                _db().transact(clauses)
+            except SaltmeshError:
+                __context__.pop(_CACHE, None)
+                snap = snapshot(refresh=True) if names is not None else None
+                clauses, changes = plan(snap)
+                _db().transact(clauses)
+            if names is None:
+                __context__.pop(_CACHE, None)
+            else:
+                _written(clauses, snap)
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
     return {"changes": changes, "clauses": [list(c) for c in clauses]}
 
 
-def ensure_port(name, bridge, type="", test=False, **fields):  # pylint: disable=redefined-builtin
+def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # pylint: disable=redefined-builtin
     """
     Bring port ``name`` on ``bridge`` to the given fields in one transaction (see the
     ``ovs_port.present`` state for the fields). Returns the changes and the clauses run.
@@ -241,10 +276,13 @@ def ensure_port(name, bridge, type="", test=False, **fields):  # pylint: disable
         spec = ovsdiff.PortSpec(name=name, bridge=bridge, type=type, **fields)
     except TypeError as err:
         raise CommandExecutionError(f"port {name}: {err}") from None
-    return _reconcile(lambda snap: ovsdiff.diff_port(spec, snap, assume_bridge=test), test)
+    names = {name, bridge, *spec.members}
+    return _reconcile(
+        lambda snap: ovsdiff.diff_port(spec, snap, assume_bridge=test), test, names, cache
+    )
 
 
-def remove_port(name, bridge=None, test=False):
+def remove_port(name, bridge=None, test=False, cache=False):
     """
     Delete port ``name`` (only from ``bridge`` when given).
 
@@ -254,10 +292,15 @@ def remove_port(name, bridge=None, test=False):
 
         salt '*' ovs.remove_port gre-0a000002
     """
-    return _reconcile(lambda snap: ovsdiff.remove_port(name, snap, bridge=bridge), test)
+    return _reconcile(
+        lambda snap: ovsdiff.remove_port(name, snap, bridge=bridge),
+        test,
+        {name, bridge} - {None},
+        cache,
+    )
 
 
-def ensure_bridge(name, test=False, **fields):
+def ensure_bridge(name, test=False, cache=False, **fields):
     """
     Bring bridge ``name`` to the given columns in one transaction (see ``ovs_bridge.present``).
 
@@ -280,10 +323,11 @@ def ensure_bridge(name, test=False, **fields):
     unknown = sorted(set(fields) - allowed)
     if unknown:
         raise CommandExecutionError(f"bridge {name}: unknown argument(s) {', '.join(unknown)}")
-    return _reconcile(lambda snap: ovsdiff.diff_bridge(name, snap, **fields), test)
+    names = {name, fields.get("parent")} - {None}
+    return _reconcile(lambda snap: ovsdiff.diff_bridge(name, snap, **fields), test, names, cache)
 
 
-def remove_bridge(name, test=False):
+def remove_bridge(name, test=False, cache=False):
     """
     Delete bridge ``name`` (real or fake) and its ports.
 
@@ -293,7 +337,7 @@ def remove_bridge(name, test=False):
 
         salt '*' ovs.remove_bridge br0
     """
-    return _reconcile(lambda snap: ovsdiff.remove_bridge(name, snap), test)
+    return _reconcile(lambda snap: ovsdiff.remove_bridge(name, snap), test, {name}, cache)
 
 
 def ensure_record(table, record, data, test=False):
@@ -318,4 +362,4 @@ def ensure_record(table, record, data, test=False):
             raise ovsdiff.SpecError(f"{table} {record}: {err}") from None
         return ovsdiff.diff_record(table, record, data, have)
 
-    return _reconcile(plan, test, read=False)
+    return _reconcile(plan, test)

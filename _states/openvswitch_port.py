@@ -114,7 +114,7 @@ def present(name, bridge, tunnel_type=None, id=None, remote=None, dst_port=None,
     except ValueError as err:
         return ovsdiff.state_ret(name, "Port", error=f"port {name}: {err}")
     try:
-        out = __salt__["ovs.ensure_port"](name, bridge, test=test, **fields)
+        out = __salt__["ovs.ensure_port"](name, bridge, test=test, cache=True, **fields)
     except CommandExecutionError as err:
         return ovsdiff.state_ret(name, "Port", error=str(err))
     return ovsdiff.state_ret(name, "Port", out["changes"], test)
@@ -132,7 +132,7 @@ def absent(name, bridge=None):
     """
     test = bool(__opts__["test"])
     try:
-        out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test)
+        out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test, cache=True)
     except CommandExecutionError as err:
         return ovsdiff.state_ret(name, "Port", error=str(err))
     return ovsdiff.state_ret(name, "Port", out["changes"], test)

@@ -36,7 +36,7 @@ def __virtual__():
 def _run(name, fn, **kwargs):
     test = bool(__opts__["test"])
     try:
-        out = __salt__[fn](name, test=test, **kwargs)
+        out = __salt__[fn](name, test=test, cache=True, **kwargs)
     except CommandExecutionError as err:
         return ovsdiff.state_ret(name, "Bridge", error=str(err))
     return ovsdiff.state_ret(name, "Bridge", out["changes"], test)

@@ -114,7 +114,9 @@ def present(
     fields = {k: v for k, v in fields.items() if v is not None}
     test = bool(__opts__["test"])
     try:
-        out = __salt__["ovs.ensure_port"](name, bridge, type=type or "", test=test, **fields)
+        out = __salt__["ovs.ensure_port"](
+            name, bridge, type=type or "", test=test, cache=True, **fields
+        )
     except CommandExecutionError as err:
         return ovsdiff.state_ret(name, "Port", error=str(err))
     return ovsdiff.state_ret(name, "Port", out["changes"], test)
@@ -132,7 +134,7 @@ def absent(name, bridge=None):
     """
     test = bool(__opts__["test"])
     try:
-        out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test)
+        out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test, cache=True)
     except CommandExecutionError as err:
         return ovsdiff.state_ret(name, "Port", error=str(err))
     return ovsdiff.state_ret(name, "Port", out["changes"], test)

@@ -751,3 +751,50 @@ def state_ret(
             "comment": f"{noun} {name} would be {verb}",
         }
     return {**ret, "changes": changes, "comment": f"{noun} {name} {verb}"}
+
+
+def touched_names(clauses: Iterable[Sequence[str]], snap: Snapshot) -> set[str] | None:
+    """Names of bridges/ports/interfaces whose rows ``clauses`` change (``snap``: before).
+
+    Lets a caller keep a cached snapshot after a write and re-read only when a later diff
+    looks at one of these names. ``None`` means "cannot tell" (re-read before anything else).
+    """
+    names: set[str] = set()
+
+    def port_and_members(port: str) -> None:
+        names.add(port)
+        if port in snap.ports:
+            names.update(snap.ports[port].interfaces)
+
+    for clause in clauses:
+        args = [a for a in clause if not a.startswith("--")]
+        if not args:
+            continue
+        verb = args[0]
+        if verb == "add-port":
+            names.add(args[2])
+        elif verb == "add-bond":
+            names.update(a for a in args[2:] if "=" not in a)
+        elif verb == "add-br":
+            names.add(args[1])
+        elif verb == "del-port":
+            port_and_members(args[-1])
+        elif verb == "del-br":
+            names.add(args[1])
+            for port in snap.bridges[args[1]].ports if args[1] in snap.bridges else ():
+                port_and_members(port)
+            port_and_members(args[1])
+        elif verb in ("set", "remove", "clear", "add") and args[1] in (
+            "Bridge",
+            "Port",
+            "Interface",
+        ):
+            if args[1] == "Port":
+                port_and_members(args[2])
+            else:
+                names.add(args[2])
+        elif verb == "create" and args[1] == "Interface":
+            names.update(json.loads(a.split("=", 1)[1]) for a in args[2:] if a.startswith("name="))
+        else:
+            return None
+    return names

@@ -467,3 +467,19 @@ def test_state_ret_wording():
         "comment": "boom",
         "changes": {},
     }
+
+
+def test_touched_names():
+    from saltmesh.ovsdiff import touched_names
+
+    bond = Port(name="bond0", uuid="u-b", bridge="br1", interfaces=("eth1", "eth2"),
+                interface_uuids={"eth1": "u1", "eth2": "u2"})  # fmt: skip
+    snap = make_snap(tunnel(), (bond, [Interface(name="eth1", uuid="u1", port="bond0"),
+                                       Interface(name="eth2", uuid="u2", port="bond0")]))  # fmt: skip
+    assert touched_names(diff_port(GRE, make_snap())[0], snap) == {"gre-0a000002"}
+    spec = PortSpec(name="bond0", bridge="br1", interfaces=("eth1", "eth3"))
+    assert touched_names(diff_port(spec, snap)[0], snap) == {"bond0", "eth1", "eth2", "eth3"}
+    assert touched_names(remove_port("bond0", snap)[0], snap) == {"bond0", "eth1", "eth2"}
+    assert touched_names(remove_bridge("br1", snap)[0], snap) == {"br1", "bond0", "eth1", "eth2"}
+    assert touched_names(diff_bridge("br7", snap, datapath_type="netdev")[0], snap) == {"br7"}
+    assert touched_names([("set", "Open_vSwitch", ".", "other_config:a=1")], snap) is None

@@ -287,7 +287,7 @@ class NrpeInstance:
         return pid if _alive(pid) else None
 
     def check(self, command: str | None = None) -> subprocess.CompletedProcess:
-        argv = [CHECK_NRPE, "-H", "127.0.0.1", "-p", str(self.port), "-t", "10"]
+        argv = [CHECK_NRPE, "-H", "127.0.0.1", "-p", str(self.port), "-t", "5"]
         if command:
             argv += ["-c", command]
         return subprocess.run(argv, capture_output=True, text=True, check=False)

@@ -202,15 +202,13 @@ def test_bad_entry_fails_and_keeps_old_config(salt_call_cli, nagios, good, prefi
     assert f"{prefix}-web01" in nagios.hosts()
 
 
-def test_removed_hosts_leave_nagios(salt_call_cli, pillar, nagios, good, prefix):
-    pillar.set(good)
-    assert run_sls(salt_call_cli, "nagios.running").returncode == 0
+def test_removed_hosts_leave_nagios(salt_call_cli, nagios, good, prefix):
+    assert run_sls(salt_call_cli, "nagios.running", pillar=good).returncode == 0
 
     # removing a docker host that still has containers fails early, naming the container
     data = {"saltmesh": good["saltmesh"], "servers": servers(prefix)}
     del data["servers"][f"{prefix}-docker01"]
-    pillar.set(data)
-    ret = run_sls(salt_call_cli, "nagios.running")
+    ret = run_sls(salt_call_cli, "nagios.running", pillar=data)
     res = by_id(ret)[OBJECTS_ID]
     assert res["result"] is False
     assert f"'{prefix}-docker01' is being removed" in res["comment"]
@@ -220,8 +218,7 @@ def test_removed_hosts_leave_nagios(salt_call_cli, pillar, nagios, good, prefix)
     # a container removed from pillar disappears from Nagios, with its file
     data = {"saltmesh": good["saltmesh"], "servers": servers(prefix)}
     del data["servers"][f"{prefix}-web01"]
-    pillar.set(data)
-    ret = run_sls(salt_call_cli, "nagios.running")
+    ret = run_sls(salt_call_cli, "nagios.running", pillar=data)
     assert ret.returncode == 0, ret
     res = by_id(ret)[OBJECTS_ID]
     assert res["changes"]["removed"] == sorted(
@@ -241,8 +238,8 @@ def test_removed_hosts_leave_nagios(salt_call_cli, pillar, nagios, good, prefix)
     foreign = nagios.conf_dir / "handmade-extra.cfg"
     foreign.write_text("# not ours\n")
     try:
-        pillar.set({"saltmesh": good["saltmesh"], "servers": {}})
-        ret = run_sls(salt_call_cli, "nagios.running")
+        empty = {"saltmesh": good["saltmesh"], "servers": {}}
+        ret = run_sls(salt_call_cli, "nagios.running", pillar=empty)
         assert ret.returncode == 0, ret
         assert sorted(os.listdir(nagios.conf_dir)) == ["handmade-extra.cfg", "slack.cfg"]
         assert not any(h.startswith(prefix) for h in nagios.hosts())
@@ -251,9 +248,8 @@ def test_removed_hosts_leave_nagios(salt_call_cli, pillar, nagios, good, prefix)
         foreign.unlink()
 
 
-def test_slack_notification_through_nagios(salt_call_cli, pillar, nagios, slack, good, prefix):
-    pillar.set(good)
-    ret = run_sls(salt_call_cli, "nagios.running")
+def test_slack_notification_through_nagios(salt_call_cli, nagios, slack, good, prefix):
+    ret = run_sls(salt_call_cli, "nagios.running", pillar=good)
     assert ret.returncode == 0, ret
     settings = good["saltmesh"]["nagios"]["slack"]
     assert file_mode(settings["url_file"]) == 0o640
@@ -278,7 +274,7 @@ def test_slack_notification_through_nagios(salt_call_cli, pillar, nagios, slack,
     assert post["json"]["attachments"][0]["color"] == "good"
 
 
-def test_nrpe_sls_renders_and_answers(salt_call_cli, pillar, nrpe, good, prefix):
+def test_nrpe_sls_renders_and_answers(salt_call_cli, nrpe, good, prefix):
     data = dict(good)
     data["saltmesh"] = {"nagios": {**good["saltmesh"]["nagios"], "servers": [f"{prefix}-nagios"]}}
     data["saltmesh"]["nagios"]["nrpe"] = {
@@ -289,18 +285,17 @@ def test_nrpe_sls_renders_and_answers(salt_call_cli, pillar, nrpe, good, prefix)
     if target.exists():
         target.unlink()
         os.kill(nrpe.pid(), 1)
-    pillar.set(data)
     pid = nrpe.pid()
     assert nrpe.check("saltmesh_hello").returncode != 0  # 127.0.0.1 not allowed yet
 
-    ret = run_sls(salt_call_cli, "nagios.nrpe", test=True)
+    ret = run_sls(salt_call_cli, "nagios.nrpe", test=True, pillar=data)
     assert ret.returncode == 0, ret
     predicted = by_id(ret)["saltmesh-nrpe-config"]
     assert predicted["result"] is None
     assert predicted["changes"]["allowed_hosts"] == {"old": None, "new": "127.0.0.1,::1"}
     assert not target.exists()
 
-    ret = run_sls(salt_call_cli, "nagios.nrpe")
+    ret = run_sls(salt_call_cli, "nagios.nrpe", pillar=data)
     assert ret.returncode == 0, ret
     assert by_id(ret)["saltmesh-nrpe-config"]["changes"] == predicted["changes"]
     lines = target.read_text().splitlines()
@@ -313,7 +308,7 @@ def test_nrpe_sls_renders_and_answers(salt_call_cli, pillar, nrpe, good, prefix)
     assert "hello-from-saltmesh" in out.stdout
 
     mtime = target.stat().st_mtime_ns
-    ret = run_sls(salt_call_cli, "nagios.nrpe")
+    ret = run_sls(salt_call_cli, "nagios.nrpe", pillar=data)
     assert ret.returncode == 0, ret
     assert changed(ret) == []
     assert target.stat().st_mtime_ns == mtime
@@ -325,8 +320,7 @@ def test_nrpe_sls_renders_and_answers(salt_call_cli, pillar, nrpe, good, prefix)
         **data["saltmesh"]["nagios"]["nrpe"],
         "commands": {"x]=/bin/sh": "/bin/true"},
     }
-    pillar.set(bad)
-    ret = run_sls(salt_call_cli, "nagios.nrpe")
+    ret = run_sls(salt_call_cli, "nagios.nrpe", pillar=bad)
     assert ret.returncode != 0
     assert "saltmesh:nagios:nrpe:commands" in str(ret.data)
     assert target.stat().st_mtime_ns == mtime

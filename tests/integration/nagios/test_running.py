@@ -273,6 +273,15 @@ def test_slack_notification_through_nagios(salt_call_cli, nagios, slack, good, p
     )
     assert post["json"]["attachments"][0]["color"] == "good"
 
+    # a service goes CRITICAL: three passive results take it through its soft states to hard
+    web = f"{prefix}-web01"
+    for _ in range(3):
+        nagios.command(f"PROCESS_SERVICE_CHECK_RESULT;{web};HTTP;2;saltmesh test: refused")
+    post = slack.wait_for(lambda p: f"{web}/HTTP is CRITICAL" in p["json"].get("text", ""))
+    att = post["json"]["attachments"][0]
+    assert att["color"] == "danger"
+    assert {"title": "Service", "value": "HTTP", "short": True} in att["fields"]
+
 
 def test_nrpe_sls_renders_and_answers(salt_call_cli, nrpe, good, prefix):
     data = dict(good)

@@ -113,7 +113,7 @@ def apply(test=False, **overrides):
     data = _pillar(**overrides)
     try:
         return nagios_deploy.apply(_settings(data), data, test=bool(test)).as_dict()
-    except SaltmeshError as err:
+    except (SaltmeshError, OSError) as err:
         return {"result": False, "changes": {}, "comment": str(err), "validator": []}
 
 
@@ -186,5 +186,5 @@ def nrpe_apply(test=False):
     data = _pillar()
     try:
         return nagios_deploy.nrpe_apply(_settings(data), data, test=bool(test)).as_dict()
-    except SaltmeshError as err:
+    except (SaltmeshError, OSError) as err:
         return {"result": False, "changes": {}, "comment": str(err), "validator": []}

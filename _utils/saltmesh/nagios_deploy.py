@@ -411,6 +411,8 @@ def apply(settings: nagios.Settings, pillar: Mapping[str, Any], test: bool = Fal
 
 def _activate(p: Plan, what: str, lines: list[str]) -> Outcome:
     conf_dir = p.settings.conf_dir
+    # ask for the daemon first: a failing systemctl must stop us before any file is touched
+    pid = daemon_pid(p.settings.reload, p.settings.service, _nagios_pid_file(p))
     os.makedirs(conf_dir, exist_ok=True)
     backup: dict[str, bytes | None] = {n: p.tree.owned.get(n) for n in p.writes + p.removes}
     new: dict[str, bytes | None] = {n: p.rendered[n] for n in p.writes}
@@ -420,7 +422,6 @@ def _activate(p: Plan, what: str, lines: list[str]) -> Outcome:
     except OSError as err:
         _put_files(conf_dir, backup)
         return Outcome(False, {}, f"could not write {conf_dir}: {err}; previous files restored")
-    pid = daemon_pid(p.settings.reload, p.settings.service, _nagios_pid_file(p))
     if pid is None:
         note = "Nagios is not running; it loads them at start"
         if p.settings.reload == "none":
@@ -509,9 +510,9 @@ def nrpe_apply(settings: nagios.Settings, pillar: Mapping[str, Any], test: bool 
     changes = nrpe_diff(old, content)
     if test:
         return Outcome(None, changes, f"Would write {path} and reload NRPE")
+    pid = daemon_pid(s.reload, s.service, s.pid_file)
     os.makedirs(s.include_dir, exist_ok=True)
     _write_atomic(path, content)
-    pid = daemon_pid(s.reload, s.service, s.pid_file)
     if pid is None:
         return Outcome(True, changes, f"Wrote {path}; NRPE is not running (reads it at start)")
     try:

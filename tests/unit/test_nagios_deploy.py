@@ -232,3 +232,28 @@ def test_returner_payload():
     assert att["color"] == "danger" and "failed: c" in att["text"]
     plain = {"fun": "test.ping", "id": "m", "return": True, "success": True}
     assert returner.build_payload(plain)["attachments"][0]["color"] == "good"
+
+
+@needs_nagios
+def test_daemon_dying_on_reload_restores_previous_files(tree):
+    """A daemon that does not survive SIGHUP (here: sleep) makes the state fail and roll back."""
+    import subprocess
+
+    data = pillar(tree)
+    conf = tree / "conf.d" / "saltmesh"
+    out = nagios_deploy.apply(nagios.parse_settings(data), data)
+    assert out.result is True
+    before = {n: (conf / n).read_bytes() for n in os.listdir(conf)}
+
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        (tree / "fake.pid").write_text(f"{victim.pid}\n")
+        data["saltmesh"]["nagios"].update(reload="signal", pid_file=str(tree / "fake.pid"))
+        data["servers"]["web01"]["address"] = "10.1.0.3"
+        out = nagios_deploy.apply(nagios.parse_settings(data), data)
+        assert out.result is False
+        assert "exited after the reload; previous files restored" in out.comment
+        assert {n: (conf / n).read_bytes() for n in os.listdir(conf)} == before
+    finally:
+        victim.kill()
+        victim.wait()

@@ -60,8 +60,9 @@ $(VENV3007)/.stamp: pyproject.toml
 
 bench: bench-mesh bench-ovs
 
-bench-mesh: venv
+bench-mesh: system venv
 	$(VENV)/bin/python bench/mesh_plan.py
+	$(VENV)/bin/python bench/mesh_state.py
 
 bench-ovs: system venv venv-3007
 	$(VENV)/bin/python bench/ovs.py

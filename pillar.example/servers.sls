@@ -44,7 +44,7 @@ servers:
     parents: docker02
     container:
       image: local/busybox:latest
-      command: [sleep, "infinity"]
+      command: [sh, -c, "trap 'exit 0' TERM; sleep 2147483647 & wait"]
       networks:
         - bridge: br-mesh
           ip: 192.168.77.21/24

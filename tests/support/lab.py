@@ -50,17 +50,29 @@ class Host:
 
 
 class Lab:
-    def __init__(self, prefix: str, workdir: Path, count: int, subnet: str = "10.254.77"):
+    def __init__(
+        self,
+        prefix: str,
+        workdir: Path,
+        count: int,
+        subnet: str = "10.254.77",
+        names: list[str] | None = None,
+        ips: list[str] | None = None,
+    ):
+        """``count`` hosts named ``<prefix>h<i>`` with underlay ``<subnet>.<i>``/24, unless
+        ``names`` and ``ips`` (addresses of one /24) are given."""
         self.prefix = prefix
         self.workdir = workdir
         self.switch = f"{prefix}-sw"
+        names = names or [f"{prefix}h{i}" for i in range(1, count + 1)]
+        ips = ips or [f"{subnet}.{i}" for i in range(1, count + 1)]
         self.hosts = [
             Host(
-                name=f"{prefix}h{i}",
+                name=names[i - 1],
                 index=i,
                 netns=f"{prefix}-h{i}",
                 ovs=OvsInstance(workdir / f"h{i}", netns=f"{prefix}-h{i}"),
-                underlay_ip=f"{subnet}.{i}",
+                underlay_ip=ips[i - 1],
             )
             for i in range(1, count + 1)
         ]

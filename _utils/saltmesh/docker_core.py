@@ -19,7 +19,9 @@ import json
 import os
 import socket
 import tarfile
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +85,7 @@ class Engine:
         if not HAS_DOCKER:
             raise EngineError("the docker Python SDK is not installed (pip install docker)")
         self._images: dict[str, dict | None] = {}
+        self._lock = threading.Lock()
         try:
             self.api = docker.APIClient(
                 base_url=url or os.environ.get("DOCKER_HOST") or DEFAULT_URL,
@@ -99,7 +102,8 @@ class Engine:
         return self.api.api_version
 
     def _count(self, response, *args, **kwargs):
-        self.requests += 1
+        with self._lock:
+            self.requests += 1
         return response
 
     def call(self, method: str, *args, **kwargs) -> Any:
@@ -127,6 +131,13 @@ class Engine:
             raise EngineError(_engine_message(err)) from None
         self._images[name] = data
         return data
+
+    def inspect_containers(self, names: list[str], workers: int = 8) -> dict[str, dict | None]:
+        """Inspect several containers concurrently (the engine serves requests in parallel)."""
+        if len(names) <= 1:
+            return {name: self.inspect_container(name) for name in names}
+        with ThreadPoolExecutor(max_workers=min(workers, len(names))) as pool:
+            return dict(zip(names, pool.map(self.inspect_container, names), strict=True))
 
     def managed(self) -> list[dict]:
         """The sparse listing of every container carrying our label (running or not)."""
@@ -622,8 +633,11 @@ def ensure_placed(
         return out
 
     failures = []
+    found = engine.inspect_containers([name for name in sorted(containers) if name in listing])
+    for image in sorted({spec.image for spec in containers.values()}):
+        engine.inspect_image(image)  # cached for ensure_running
     for name, spec in sorted(containers.items()):
-        inspect = engine.inspect_container(name) if name in listing else None
+        inspect = found.get(name)
 
         def attach(data: dict, test_: bool, name: str = name, spec: ContainerSpec = spec):
             pid = int((data.get("State") or {}).get("Pid") or 0)

@@ -1,0 +1,16 @@
+"""mesh.heal: a Salt schedule that re-applies the highstate, so drift heals by itself."""
+
+from tests.conftest import state_ret
+
+
+def test_heal_schedule_is_idempotent(salt_call_cli):
+    try:
+        first = state_ret(salt_call_cli.run("state.sls", "mesh.heal"))
+        assert first[0]["result"] is True and first[0]["changes"], first
+        listed = salt_call_cli.run("schedule.list", "return_yaml=False")
+        job = listed.data["saltmesh-heal"]
+        assert job["function"] == "state.apply" and job["minutes"] == 10
+        again = state_ret(salt_call_cli.run("state.sls", "mesh.heal"))
+        assert again[0]["result"] is True and again[0]["changes"] == {}, again
+    finally:
+        salt_call_cli.run("schedule.delete", "saltmesh-heal")

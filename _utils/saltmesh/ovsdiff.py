@@ -519,12 +519,14 @@ def diff_bridge(
     external_ids: Mapping[str, Any] | None = None,
     parent: str | None = None,
     vlan: int | None = None,
+    assume_parent: bool = False,
 ) -> tuple[list[Clause], Changes]:
     """Clauses and changes bringing bridge ``name`` to the given columns.
 
     ``fail_mode=""`` and ``protocols=[]`` clear the column. ``parent``/``vlan`` make a fake
     bridge (a VLAN-tagged internal port of ``parent``); its VLAN is corrected in place, a
-    different parent is an error.
+    different parent is an error. ``assume_parent=True`` (test mode) plans against an empty
+    parent when it does not exist yet.
     """
     problems: list[str] = []
     if not name or not isinstance(name, str):
@@ -561,6 +563,9 @@ def diff_bridge(
         raise SpecError(f"bridge {name}: " + "; ".join(problems))
 
     if parent is not None:
+        if assume_parent and parent not in snap.bridges and parent not in snap.ports:
+            # test mode: the parent is created by an earlier state of the same run
+            snap = replace(snap, bridges={**snap.bridges, parent: Bridge(parent, uuid="")})
         return _diff_fake_bridge(name, snap, parent, vlan)
     port = snap.ports.get(name)
     if port is not None and port.fake_bridge:

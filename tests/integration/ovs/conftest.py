@@ -21,14 +21,18 @@ from tests.conftest import state_ret
 
 
 def sls(text: str) -> dict:
-    """An SLS document (YAML text) as high data for ``state.high``."""
+    """An SLS document (YAML text) as high data for ``state.high``.
+
+    ``order`` keeps the file order, as ``state.apply`` of an SLS file would (``state.high``
+    alone sorts states by module and name).
+    """
     high = yaml.safe_load(text)
     out = {}
-    for sid, body in high.items():
+    for n, (sid, body) in enumerate(high.items(), start=1):
         out[sid] = {}
         for key, args in body.items():
             mod, fun = key.split(".", 1)
-            out[sid][mod] = [fun, *(args or [])]
+            out[sid][mod] = [fun, *(args or []), {"order": n}]
     return out
 
 

@@ -145,3 +145,29 @@ def test_attachment_check():
     moved = spec(networks=[{"bridge": "br0", "ip": "10.0.0.3/24"}]).networks[0]
     assert attach.check("web01", moved, 42, snap, {name}) == "settings changed"
     assert attach.owned_ports(snap) == {name: "web01"}
+
+
+def test_engine_unreachable_explains(tmp_path):
+    missing = tmp_path / "nope.sock"
+    assert "does not exist" in docker_core.engine_unreachable(f"unix://{missing}")
+    missing.write_text("")  # a file, not a listening socket
+    assert "refuses connections" in docker_core.engine_unreachable(f"unix://{missing}")
+    assert docker_core.engine_unreachable("tcp://127.0.0.1:2375") is None  # checked on first use
+
+
+def test_engine_error_carries_message(tmp_path):
+    with pytest.raises(docker_core.EngineError) as err:
+        docker_core.Engine(f"unix://{tmp_path / 'nope.sock'}")
+    assert str(err.value).startswith("Docker engine:")
+
+
+def test_create_kwargs_shape():
+    kw = docker_core.create_kwargs("web", spec(**FULL), "d1")
+    assert kw["labels"] == {"team": "web", "saltmesh.managed": "true", "saltmesh.host": "d1"}
+    assert kw["host_config"]["NetworkMode"] == "none"
+    assert kw["host_config"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "", "HostPort": "8080"}],
+        "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}],
+    }
+    assert kw["ports"] == [("53", "udp"), ("80", "tcp")]
+    assert kw["environment"] == ["A=1", "PATH=/x"] and kw["use_config_proxy"] is False

@@ -257,3 +257,43 @@ def test_daemon_dying_on_reload_restores_previous_files(tree):
     finally:
         victim.kill()
         victim.wait()
+
+
+@needs_nagios
+def test_systemd_reload_argv(tree, monkeypatch):
+    """reload: systemd asks systemctl for MainPID, reloads the unit once, and waits for it."""
+    import subprocess
+
+    victim = subprocess.Popen(["sleep", "60"])
+    bindir = tree / "bin"
+    bindir.mkdir()
+    log, status = tree / "systemctl.log", tree / "status.dat"
+    fake = bindir / "systemctl"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {log}\n'
+        'case "$1" in\n'
+        f"  show) echo {victim.pid} ;;\n"
+        f'  reload) echo "program_start=$(date +%s%N)" > {status} ;;\n'
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    with open(tree / "nagios.cfg", "a") as fh:
+        fh.write(f"status_file={status}\n")
+    try:
+        data = pillar(tree)
+        data["saltmesh"]["nagios"].update(reload="systemd", service="nagios4", timeout=10)
+        out = nagios_deploy.apply(nagios.parse_settings(data), data)
+        assert out.result is True, out.comment
+        assert f"reloaded Nagios (pid {victim.pid})" in out.comment
+        assert log.read_text().splitlines() == [
+            "show --property=MainPID --value nagios4",
+            "reload nagios4",
+        ]
+        out = nagios_deploy.apply(nagios.parse_settings(data), data)
+        assert out.changes == {}
+        assert len(log.read_text().splitlines()) == 2  # no change: not even asked
+    finally:
+        victim.kill()
+        victim.wait()

@@ -39,6 +39,12 @@ saltmesh-nagios-slack-url:
     - makedirs: True
 {%- do before.append({'file': 'saltmesh-nagios-slack-script'}) %}
 {%- do before.append({'file': 'saltmesh-nagios-slack-url'}) %}
+{%- else %}
+
+# Slack switched off: do not leave the webhook (a secret) behind.
+saltmesh-nagios-slack-url:
+  file.absent:
+    - name: {{ slack.url_file }}
 {%- endif %}
 
 saltmesh-nagios-objects:

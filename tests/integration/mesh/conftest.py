@@ -114,6 +114,6 @@ def _fresh_bridges(request):
         lab.reset()
 
 
-@pytest.fixture(params=["vxlan", "gre"])
+@pytest.fixture(params=["vxlan", "gre", "geneve"])
 def tunnel(request):
     return request.param

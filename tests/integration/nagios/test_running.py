@@ -238,10 +238,14 @@ def test_removed_hosts_leave_nagios(salt_call_cli, nagios, good, prefix):
     foreign = nagios.conf_dir / "handmade-extra.cfg"
     foreign.write_text("# not ours\n")
     try:
-        empty = {"saltmesh": good["saltmesh"], "servers": {}}
+        # and with Slack switched off, its objects and the webhook file go too
+        settings = good["saltmesh"]["nagios"]
+        slack = {k: v for k, v in settings["slack"].items() if k != "webhook_url"}
+        empty = {"saltmesh": {"nagios": {**settings, "slack": slack}}, "servers": {}}
         ret = run_sls(salt_call_cli, "nagios.running", pillar=empty)
         assert ret.returncode == 0, ret
-        assert sorted(os.listdir(nagios.conf_dir)) == ["handmade-extra.cfg", "slack.cfg"]
+        assert sorted(os.listdir(nagios.conf_dir)) == ["handmade-extra.cfg"]
+        assert not os.path.exists(slack["url_file"])
         assert not any(h.startswith(prefix) for h in nagios.hosts())
         assert "handmade-gw" in nagios.hosts()
     finally:

@@ -162,6 +162,32 @@ def row(label: str, r: dict) -> None:
     )
 
 
+def core_one_transaction(ovs: OvsInstance, n: int) -> None:
+    """The core path of the mesh state: N diff_port specs, all clauses in ONE transaction."""
+    sys.path.insert(0, str(REPO / "_utils"))
+    from saltmesh.ovsdb import Ovsdb  # noqa: PLC0415
+    from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port  # noqa: PLC0415
+
+    db = Ovsdb(ovs.db)
+    db.transact(diff_bridge("br-core", db.snapshot(), datapath_type="netdev")[0])
+    specs = [
+        PortSpec(name=f"vx-{i:05d}", bridge="br-core", type="vxlan", protected=True,
+                 options={"remote_ip": f"10.{200 + i // 65025 % 50}.{i // 255 % 255}.{i % 255 + 1}", "key": "5000"})
+        for i in range(n)
+    ]  # fmt: skip
+    for label in ("first", "no-op"):
+        t0 = time.perf_counter()
+        snap = db.snapshot()
+        clauses = [c for spec in specs for c in diff_port(spec, snap)[0]]
+        db.transact(clauses)
+        dt = time.perf_counter() - t0
+        print(
+            f"  core: {n} ports, 1 read + {1 if clauses else 0} transaction ({label}): {dt:6.3f} s",
+            flush=True,
+        )
+    ovs.vsctl("del-br", "br-core")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -199,6 +225,7 @@ def main() -> None:
         row(f"{args.ports} ovs_port no-op", noop)
         assert noop["changed"] == 0, noop
         ovs.vsctl("del-br", "br-bench")
+        core_one_transaction(ovs, args.ports)
 
         n = args.compat_ports
         res = {}

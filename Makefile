@@ -13,8 +13,10 @@ APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-n
 .PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh clean
 
 test: system venv venv-3007 daemons lint
-	$(VENV)/bin/pytest $(PYTEST_FLAGS)
-	$(VENV3007)/bin/pytest -m smoke $(PYTEST_FLAGS)
+	@mkdir -p build
+	$(VENV)/bin/pytest --junitxml=build/test-3008.xml $(PYTEST_FLAGS)
+	$(VENV3007)/bin/pytest -m smoke --junitxml=build/test-3007.xml $(PYTEST_FLAGS)
+	@$(PYTHON) scripts/test-summary build/test-3008.xml build/test-3007.xml
 
 test-3008: system venv daemons
 	$(VENV)/bin/pytest $(PYTEST_FLAGS)

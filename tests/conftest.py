@@ -6,6 +6,7 @@ instance, and tests isolate themselves with unique names (the ``prefix`` fixture
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -17,6 +18,12 @@ import yaml
 from tests.support.ovs import OvsInstance, have_ovs
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_unconfigure(config):
+    # Salt's deferred log handlers flush at interpreter exit into streams pytest has closed;
+    # those records were already shown through the factories' log server.
+    logging.raiseExceptions = False
 
 
 def pytest_collection_modifyitems(config, items):

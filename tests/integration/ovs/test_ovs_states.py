@@ -334,11 +334,6 @@ def test_bad_input_fails_cleanly(states, prefix, ovs):
         f"{prefix}x2": ("ovs_bridge.present", {"fail_mode": "open"}, "fail_mode: 'open'"),
         f"{prefix}x3": ("ovs_bridge.present", {"name": f"{prefix}toolongname"}, "longer than 15"),
         f"{prefix}x4": ("ovs_bridge.present", {"vlan": 5}, "a fake bridge needs parent"),
-        f"{prefix}d1": (
-            "ovs_db.managed",
-            {"table": "Bridge", "record": f"{prefix}nobr", "data": {"fail_mode": "secure"}},
-            "no row",
-        ),
         f"{prefix}d2": (
             "ovs_db.managed",
             {"table": "Bridge", "record": br, "data": {"nocol": 1}},
@@ -365,10 +360,15 @@ def test_bad_input_fails_cleanly(states, prefix, ovs):
             assert res["changes"] == {}
     assert states.ovs_state() == before
 
-    # a missing bridge fails the real run (test=True predicts the port, as an earlier state
-    # of the same run may create the bridge)
+    # a missing bridge/record fails the real run (test=True predicts the change, as an
+    # earlier state of the same run may create the bridge)
     ret = states.single("ovs_port.present", f"{prefix}p", bridge=f"{prefix}zz")
     assert ret["result"] is False and f"bridge {prefix}zz does not exist" in ret["comment"]
+    ret = states.single(
+        "ovs_db.managed", f"{prefix}zz", table="Bridge", data={"fail_mode": "secure"}
+    )
+    assert ret["result"] is False and f'no row "{prefix}zz" in table Bridge' in ret["comment"]
+    assert states.ovs_state() == before
 
 
 def test_execution_module_views(salt_call_cli, states, prefix):

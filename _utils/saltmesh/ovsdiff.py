@@ -716,11 +716,12 @@ def _coerce(cur: Any, want: Any) -> Any:
 def _same_scalar(cur: Any, want: Any) -> bool:
     if cur == [] or cur is None:
         return False
-    return (
-        cur == _coerce(cur, want)
-        and type(cur) is type(_coerce(cur, want))
-        or (isinstance(cur, str) and cur == to_str(want))
-    )
+    want = _coerce(cur, want)
+    if isinstance(cur, bool) or isinstance(want, bool):
+        return cur is want
+    if isinstance(cur, str):
+        return cur == to_str(want)
+    return cur == want
 
 
 def clauses_text(clauses: Iterable[Clause]) -> str:

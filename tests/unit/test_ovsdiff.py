@@ -483,3 +483,23 @@ def test_touched_names():
     assert touched_names(remove_bridge("br1", snap)[0], snap) == {"br1", "bond0", "eth1", "eth2"}
     assert touched_names(diff_bridge("br7", snap, datapath_type="netdev")[0], snap) == {"br7"}
     assert touched_names([("set", "Open_vSwitch", ".", "other_config:a=1")], snap) is None
+
+
+@pytest.mark.parametrize(
+    ("have", "want", "same"),
+    [
+        (True, True, True),
+        (True, "true", True),
+        (False, "True", False),
+        (True, 1, False),
+        (5, "5", True),
+        (5, 5, True),
+        (5, 6, False),
+        ("secure", "secure", True),
+        ("2048", 2048, True),
+        ([], "x", False),
+    ],
+)
+def test_record_scalar_comparison(have, want, same):
+    clauses, _ = diff_record("T", "r", {"c": want}, {"c": have})
+    assert (clauses == []) is same

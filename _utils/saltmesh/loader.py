@@ -11,4 +11,5 @@ def loader_dirs() -> dict[str, list[str]]:
         "modules": [str(_HERE / "_modules")],
         "states": [str(_HERE / "_states")],
         "runners": [str(_HERE / "_runners")],
+        "returners": [str(_HERE / "_returners")],
     }

@@ -260,7 +260,8 @@ def _reconcile(plan, test, names=None, cache=False):
 def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # pylint: disable=redefined-builtin
     """
     Bring port ``name`` on ``bridge`` to the given fields in one transaction (see the
-    ``ovs_port.present`` state for the fields). Returns the changes and the clauses run.
+    ``ovs_port.present`` state for the fields). Returns the changes and the clauses run, and
+    for a port already in sync the ``errors`` vswitchd reports on its interfaces.
 
     CLI Example:
 
@@ -278,9 +279,21 @@ def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # py
     except TypeError as err:
         raise CommandExecutionError(f"port {name}: {err}") from None
     names = {name, bridge, *spec.members}
-    return _reconcile(
-        lambda snap: ovsdiff.diff_port(spec, snap, assume_bridge=test), test, names, cache
-    )
+    seen = {}
+
+    def plan(snap):
+        seen["snap"] = snap
+        return ovsdiff.diff_port(spec, snap, assume_bridge=test)
+
+    out = _reconcile(plan, test, names, cache)
+    snap = seen.get("snap")
+    if not out["changes"] and snap is not None:  # in sync: pass on what vswitchd reports
+        out["errors"] = {
+            m: snap.interfaces[m].error
+            for m in spec.members
+            if m in snap.interfaces and snap.interfaces[m].error
+        }
+    return out
 
 
 def remove_port(name, bridge=None, test=False, cache=False):

@@ -117,7 +117,7 @@ def present(name, bridge, tunnel_type=None, id=None, remote=None, dst_port=None,
         out = __salt__["ovs.ensure_port"](name, bridge, test=test, cache=True, **fields)
     except CommandExecutionError as err:
         return ovsdiff.state_ret(name, "Port", error=str(err))
-    return ovsdiff.state_ret(name, "Port", out["changes"], test)
+    return ovsdiff.state_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
 
 
 def absent(name, bridge=None):

@@ -119,7 +119,7 @@ def present(
         )
     except CommandExecutionError as err:
         return ovsdiff.state_ret(name, "Port", error=str(err))
-    return ovsdiff.state_ret(name, "Port", out["changes"], test)
+    return ovsdiff.state_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
 
 
 def absent(name, bridge=None):

@@ -735,13 +735,23 @@ def state_ret(
     changes: Changes | None = None,
     test: bool = False,
     error: str | None = None,
+    iface_errors: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The state return for ``changes`` (one wording for every ovs_*/openvswitch_* state)."""
+    """The state return for ``changes`` (one wording for every ovs_*/openvswitch_* state).
+
+    ``iface_errors`` (interface -> vswitchd's ``Interface.error``) are appended to the comment
+    of an in-sync port, e.g. a system port whose netdev has disappeared.
+    """
     ret: dict[str, Any] = {"name": name, "result": True, "comment": "", "changes": {}}
     if error is not None:
         return {**ret, "result": False, "comment": error}
     if not changes:
-        return {**ret, "comment": f"{noun} {name} is already as requested"}
+        comment = f"{noun} {name} is already as requested"
+        if iface_errors:
+            comment += "; OVS reports " + "; ".join(
+                f"{i}: {e}" for i, e in sorted(iface_errors.items())
+            )
+        return {**ret, "comment": comment}
     head = changes.get(noun.lower(), {})
     if isinstance(head, dict) and "old" in head and head.get("old") is None:
         verb = "created"

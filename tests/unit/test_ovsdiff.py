@@ -503,3 +503,13 @@ def test_touched_names():
 def test_record_scalar_comparison(have, want, same):
     clauses, _ = diff_record("T", "r", {"c": want}, {"c": have})
     assert (clauses == []) is same
+
+
+def test_state_ret_passes_on_interface_errors():
+    ret = state_ret(
+        "p1", "Port", {}, iface_errors={"p1": "could not open network device p1 (No such device)"}
+    )
+    assert ret["result"] is True
+    assert ret["comment"] == (
+        "Port p1 is already as requested; OVS reports p1: could not open network device p1 (No such device)"
+    )

@@ -93,12 +93,20 @@ def to_str(value: Any) -> str:
 
 
 def str_map(value: Mapping[str, Any] | None, what: str = "map") -> dict[str, str] | None:
-    """Normalise a desired map; ``None`` stays ``None`` (leave alone)."""
+    """Normalise a desired map; ``None`` stays ``None`` (leave alone).
+
+    A key whose value is ``None`` (YAML ``null``) is left out, so an exactly reconciled map
+    loses it.
+    """
     if value is None:
         return None
     if not isinstance(value, Mapping):
         raise SpecError(f"{what} must be a mapping, got {type(value).__name__}")
-    return {str(k): to_str(v) for k, v in sorted(value.items())}
+    return {
+        str(k): to_str(v)
+        for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+        if v is not None
+    }
 
 
 def fmt_value(value: Any) -> str:

@@ -513,3 +513,15 @@ def test_state_ret_passes_on_interface_errors():
     assert ret["comment"] == (
         "Port p1 is already as requested; OVS reports p1: could not open network device p1 (No such device)"
     )
+
+
+def test_null_map_value_means_absent():
+    spec = PortSpec(
+        name="gre-0a000002",
+        bridge="br0",
+        type="gre",
+        options={"remote_ip": "10.0.0.2", "key": None},
+    )
+    clauses, changes = diff_port(spec, make_snap(tunnel()))
+    assert clauses == [("remove", "Interface", "gre-0a000002", "options", '"key"')]
+    assert changes["options"]["new"] == {"remote_ip": "10.0.0.2"}

@@ -16,7 +16,8 @@ so the project venv stays clean; ``--no-dockermod`` skips it.
 
 Usage::
 
-    .venv/bin/python bench/containers.py [-n 50] [--runs 5] [--attach] [--no-dockermod]
+    .venv/bin/python bench/containers.py [-n 50] [--runs 5] [--dockermod-runs 2] [--attach]
+                                         [--no-dockermod]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import contextlib
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -121,8 +123,13 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5, help="no-op runs per variant (default 5)")
     ap.add_argument("--attach", action="store_true", help="also attach saltmesh containers to OVS")
     ap.add_argument("--no-dockermod", action="store_true", help="skip saltext-dockermod")
+    ap.add_argument("--profile", action="store_true", help="cProfile one saltmesh no-op run")
+    ap.add_argument(
+        "--dockermod-runs", type=int, default=2, help="no-op runs of saltext-dockermod (slow)"
+    )
     args = ap.parse_args()
     dockermod = not args.no_dockermod and ensure_dockermod()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up when killed
 
     tag = "smbench" + uuid.uuid4().hex[:4]
     work = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
@@ -233,10 +240,10 @@ def main() -> int:
             creates = sum(1 for p in reqs if p.startswith("POST") and "/containers/create" in p)
             return wall, state_ms, changes, len(reqs), creates
 
-        def measure(label: str, sls: str) -> dict:
+        def measure(label: str, sls: str, count: int = args.runs) -> dict:
             first = apply(sls)
             print(f"{label}: first apply {first[0]:.2f} s, {first[2]} states changed")
-            runs = [apply(sls) for _ in range(args.runs)]
+            runs = [apply(sls) for _ in range(count)]
             out = {
                 "wall": statistics.median(r[0] for r in runs),
                 "state_ms": statistics.median(r[1] for r in runs),
@@ -245,7 +252,7 @@ def main() -> int:
                 "creates": max(r[4] for r in runs),
             }
             print(
-                f"{label}: no-op wall {out['wall'] * 1000:.0f} ms (median of {args.runs}), "
+                f"{label}: no-op wall {out['wall'] * 1000:.0f} ms (median of {count}), "
                 f"state time {out['state_ms']:.0f} ms, changed states {out['changes']}, "
                 f"API requests/run {out['requests']}, container creates/run {out['creates']}"
             )
@@ -257,12 +264,21 @@ def main() -> int:
         )
         trivial = measure("trivial", "bench_trivial")
         ours = measure("saltmesh container.placed", "containers")
+        if args.profile:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.runcall(apply, "containers")
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
         print(
             f"saltmesh no-op minus trivial: {(ours['wall'] - trivial['wall']) * 1000:.0f} ms "
             f"(target <= 200 ms); API requests {ours['requests']} (target <= 3 + N = {3 + args.n})"
         )
         if dockermod:
-            theirs = measure("saltext-dockermod docker_container.running", "bench_dockermod")
+            theirs = measure(
+                "saltext-dockermod docker_container.running", "bench_dockermod", args.dockermod_runs
+            )
             ratio_state = theirs["state_ms"] / max(ours["state_ms"], 0.001)
             ratio_wall = (theirs["wall"] - trivial["wall"]) / max(
                 ours["wall"] - trivial["wall"], 0.001
@@ -276,6 +292,9 @@ def main() -> int:
         if proxy is not None:
             proxy.close()
         d.remove_containers(tag)
+        leftovers = d.docker("ps", "-aq", "--filter", f"label=bench={tag}", check=False).split()
+        if leftovers:  # temporary containers of an interrupted docker_container.running
+            d.docker("rm", "-f", *leftovers, check=False)
         d.remove_images(tag)
         if ovs is not None:
             ovs.stop()

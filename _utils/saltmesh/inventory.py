@@ -422,7 +422,9 @@ def _server(r: _Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Se
     address = r.string(data, "address", path)
     if not address:
         r.bad(f"{path}:address", "is required")
-    elif _as_ip(address) is None and not _HOSTNAME_RE.match(address):
+    elif _as_ip(address) is None and (
+        not _HOSTNAME_RE.match(address) or re.fullmatch(r"[\d.]+", address)
+    ):
         r.bad(f"{path}:address", f"{address!r} is neither an IP address nor a host name")
     parents = r.names(data, "parents", path)
     container = None

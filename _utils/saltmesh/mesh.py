@@ -38,12 +38,12 @@ OVERHEAD = {
 
 
 class Tunnel(NamedTuple):
-    """One directed tunnel: a port on ``host``'s bridge towards ``peer``."""
+    """A tunnel port towards ``peer``. It does not depend on the host that carries it (the
+    local end is :attr:`HostPlan.local_ip`), so a fleet plan shares one object per peer."""
 
     name: str
     peer: str
     remote_ip: str
-    local_ip: str
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class HostPlan:
 
     host: str
     minion_id: str
+    local_ip: str
     bridge: str
     mesh: str
     datapath_type: str
@@ -66,7 +67,7 @@ class HostPlan:
     def options(self, tunnel: Tunnel) -> dict[str, str]:
         opts = dict(self.extra_options)
         opts["remote_ip"] = tunnel.remote_ip
-        opts["local_ip"] = tunnel.local_ip
+        opts["local_ip"] = self.local_ip
         if self.key is not None:
             opts["key"] = str(self.key)
         if self.dst_port is not None:
@@ -81,6 +82,7 @@ class HostPlan:
         return {
             "host": self.host,
             "minion_id": self.minion_id,
+            "local_ip": self.local_ip,
             "bridge": self.bridge,
             "datapath_type": self.datapath_type,
             "mtu": self.mtu,
@@ -110,7 +112,7 @@ def port_name(tunnel_type: str, ip: str) -> str:
 class _Endpoints(NamedTuple):
     names: list[str]  # host names, sorted
     ips: dict[str, str]  # host -> underlay IP
-    ports: dict[str, str]  # host -> port name others use towards it
+    tunnels: tuple[Tunnel, ...]  # the tunnel towards each host, in ``names`` order
     mtu: int
 
 
@@ -163,19 +165,18 @@ def _endpoints(inv: Inventory) -> _Endpoints:
         )
     if problems:
         raise PillarError(problems)
-    return _Endpoints(sorted(ips), ips, ports, mtu)
+    names = sorted(ips)
+    tunnels = tuple(Tunnel(ports[h], h, ips[h]) for h in names)
+    return _Endpoints(names, ips, tunnels, mtu)
 
 
-def _host_plan(inv: Inventory, ep: _Endpoints, host: str) -> HostPlan:
+def _host_plan(inv: Inventory, ep: _Endpoints, index: int) -> HostPlan:
     mesh = inv.mesh
-    local = ep.ips[host]
-    ports, ips = ep.ports, ep.ips
-    tunnels = tuple(
-        Tunnel(ports[peer], peer, ips[peer], local) for peer in ep.names if peer != host
-    )
+    host = ep.names[index]
     return HostPlan(
         host=host,
         minion_id=inv.servers[host].minion_id,
+        local_ip=ep.ips[host],
         bridge=mesh.bridge,
         mesh=mesh.mesh_name,
         datapath_type=mesh.datapath_type,
@@ -185,14 +186,14 @@ def _host_plan(inv: Inventory, ep: _Endpoints, host: str) -> HostPlan:
         mtu=ep.mtu,
         bfd=mesh.bfd,
         extra_options=mesh.options,
-        tunnels=tunnels,
+        tunnels=ep.tunnels[:index] + ep.tunnels[index + 1 :],  # every peer but itself
     )
 
 
 def plan_fleet(inv: Inventory) -> dict[str, HostPlan]:
     """Every docker host's plan, keyed by host name (sorted)."""
     ep = _endpoints(inv)
-    return {host: _host_plan(inv, ep, host) for host in ep.names}
+    return {host: _host_plan(inv, ep, i) for i, host in enumerate(ep.names)}
 
 
 def plan_host(inv: Inventory, host: str) -> HostPlan:
@@ -200,7 +201,8 @@ def plan_host(inv: Inventory, host: str) -> HostPlan:
     server = inv.servers.get(host)
     if server is None or server.node_type != "docker_host":
         raise PillarError([(f"servers:{host}", "is not a docker_host in the servers pillar")])
-    return _host_plan(inv, _endpoints(inv), host)
+    ep = _endpoints(inv)
+    return _host_plan(inv, ep, ep.names.index(host))
 
 
 def host_for_minion(inv: Inventory, minion_id: str) -> str:

@@ -18,7 +18,7 @@ def plan_table(plans: Mapping[str, HostPlan]) -> str:
     for host, hp in plans.items():
         for t in hp.tunnels:
             key = "" if hp.key is None else str(hp.key)
-            rows.append((host, t.name, hp.type, t.peer, t.local_ip, t.remote_ip, key))
+            rows.append((host, t.name, hp.type, t.peer, hp.local_ip, t.remote_ip, key))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     total = sum(len(hp.tunnels) for hp in plans.values())
@@ -86,7 +86,7 @@ def to_dot(plans: Mapping[str, HostPlan], reports: Mapping[str, dict] | None = N
                 continue
             seen.add(pair)
             colour = _edge_colour(reports, host, t.peer, plans)
-            label = f"{hp.type} {t.local_ip} - {t.remote_ip}"
+            label = f"{hp.type} {hp.local_ip} - {t.remote_ip}"
             out.append(f'  "{pair[0]}" -- "{pair[1]}" [label="{label}", color={colour}];')
     out.append("}")
     return "\n".join(out) + "\n"

@@ -42,7 +42,8 @@ def test_full_mesh_has_n_minus_one_tunnels_per_host():
 def test_tunnel_fields():
     hp = plan(pillar(3, dst_port=4790, options={"df_default": "false"}))["docker01"]
     t = hp.tunnels[0]
-    assert t == mesh.Tunnel("vxlan-0a000002", "docker02", "10.0.0.2", "10.0.0.1")
+    assert t == mesh.Tunnel("vxlan-0a000002", "docker02", "10.0.0.2")
+    assert hp.local_ip == "10.0.0.1"
     assert hp.options(t) == {
         "remote_ip": "10.0.0.2",
         "local_ip": "10.0.0.1",
@@ -90,7 +91,8 @@ def test_underlay_override_and_default_mtu():
     p = pillar(2, underlay={"docker02": "10.200.0.2"})
     fleet = plan(p)
     assert fleet["docker01"].tunnels[0].remote_ip == "10.200.0.2"
-    assert fleet["docker02"].tunnels[0].local_ip == "10.200.0.2"
+    assert fleet["docker02"].local_ip == "10.200.0.2"
+    assert fleet["docker02"].options(fleet["docker02"].tunnels[0])["local_ip"] == "10.200.0.2"
     assert fleet["docker01"].mtu == 1500 - 50
 
 

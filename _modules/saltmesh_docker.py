@@ -23,6 +23,7 @@ CLI Example:
 """
 
 import dataclasses
+import os
 import shutil
 
 from salt.exceptions import CommandExecutionError
@@ -62,6 +63,19 @@ def _engine():
     engine = docker_core.Engine(_url(), version=version)
     __context__["saltmesh_docker.api_version"] = engine.version
     return engine
+
+
+def lock_path():
+    """
+    The lock file serialising container changes on this minion (states and the engine).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt docker01 saltmesh_docker.lock_path
+    """
+    return os.path.join(__opts__["cachedir"], "saltmesh", "containers.lock")
 
 
 def _attacher(ovsdb=None, netns=None):
@@ -127,9 +141,10 @@ def ensure_running(name, spec, host=None, test=False, ovsdb=None, netns=None):
 
         if attacher is not None:
             attacher.validate(name, container.networks)
-        return docker_core.ensure_running(
-            engine, name, container, host, test, after_start=after_start if attacher else None
-        )
+        with docker_core.host_lock(None if test else lock_path()):
+            return docker_core.ensure_running(
+                engine, name, container, host, test, after_start=after_start if attacher else None
+            )
 
     return _run(go)
 
@@ -216,27 +231,23 @@ def ensure_placed(host=None, test=False, ovsdb=None, netns=None):
     """
     try:
         inv = inventory.parse(__pillar__)
+        host, containers = docker_core.declared(inv, __grains__["id"], host)
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
     if host is None:
-        server = inv.server_for_minion(__grains__["id"])
-        if server is None or server.node_type != "docker_host":
-            return {
-                "name": __grains__["id"],
-                "result": True,
-                "changes": {},
-                "comment": f"Minion {__grains__['id']} is not a docker_host in the servers "
-                "pillar; no containers to place",
-                "api_requests": 0,
-            }
-        host = server.name
-    elif host not in inv.servers or inv.servers[host].node_type != "docker_host":
-        raise CommandExecutionError(f"{host} is not a docker_host in the servers pillar")
-    containers = {s.name: s.container for s in inv.containers_on(host) if s.container}
+        return {
+            "name": __grains__["id"],
+            "result": True,
+            "changes": {},
+            "comment": f"Minion {__grains__['id']} is not a docker_host in the servers "
+            "pillar; no containers to place",
+            "api_requests": 0,
+        }
 
     def go(engine):
         attacher = _attacher(ovsdb, netns) if _has_ovs() else None
-        return docker_core.ensure_placed(engine, containers, host, test, attacher)
+        with docker_core.host_lock(None if test else lock_path()):
+            return docker_core.ensure_placed(engine, containers, host, test, attacher)
 
     return _run(go)
 

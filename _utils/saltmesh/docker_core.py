@@ -13,6 +13,8 @@ the fields that forced it: ``{field: {"old": ..., "new": ...}}``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
@@ -20,13 +22,13 @@ import os
 import socket
 import tarfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from saltmesh.errors import CommandError, SaltmeshError
-from saltmesh.inventory import ContainerSpec
+from saltmesh.inventory import ContainerSpec, Inventory
 
 try:
     import docker
@@ -593,6 +595,38 @@ def ensure_image_absent(engine: Engine, name: str, test: bool, force: bool = Fal
 
 
 # --------------------------------------------------------------------------- a whole host
+
+
+@contextlib.contextmanager
+def host_lock(path: str | None) -> Iterator[None]:
+    """Serialise writers on one docker host (the state run and the re-attach engine)."""
+    if not path:
+        yield
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def declared(
+    inv: Inventory, minion_id: str, host: str | None = None
+) -> tuple[str | None, dict[str, ContainerSpec]]:
+    """This minion's docker host (or ``host``) and the containers whose parent it is.
+
+    ``(None, {})`` when the minion is no docker_host in the inventory.
+    """
+    if host is None:
+        server = inv.server_for_minion(minion_id)
+        if server is None or server.node_type != "docker_host":
+            return None, {}
+        host = server.name
+    elif host not in inv.servers or inv.servers[host].node_type != "docker_host":
+        raise SaltmeshError(f"{host} is not a docker_host in the servers pillar")
+    return host, {s.name: s.container for s in inv.containers_on(host) if s.container}
 
 
 def _summary_name(summary: Mapping[str, Any]) -> str:

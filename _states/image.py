@@ -44,10 +44,12 @@ def present(name, load=None, rootfs=None, pull="missing"):
     Make image ``name`` (``repo:tag``) present.
 
     load
-        Path of a ``docker save`` tarball; loaded when the image ID inside differs.
+        Path (or ``salt://`` URL) of a ``docker save`` tarball; loaded when the image ID
+        inside differs.
     rootfs
-        Path of a root filesystem tarball for ``docker import``; re-imported when the file's
-        sha256 differs from the one recorded in the image label ``saltmesh.source-sha256``.
+        Path (or ``salt://`` URL) of a root filesystem tarball for ``docker import``;
+        re-imported when the file's sha256 differs from the one recorded in the image label
+        ``saltmesh.source-sha256``.
     pull
         Without ``load``/``rootfs``: ``missing`` pulls only when absent, ``always`` pulls every
         run and reports a change only when the image ID changed.
@@ -58,7 +60,16 @@ def present(name, load=None, rootfs=None, pull="missing"):
           image.present:
             - load: /srv/images/app-1.tar
     """
-    return _state(name, "saltmesh_docker.ensure_image", load=load, rootfs=rootfs, pull=pull)
+    paths = {}
+    for key, value in (("load", load), ("rootfs", rootfs)):
+        if value and str(value).startswith("salt://"):
+            cached = __salt__["cp.cache_file"](value)
+            if not cached:
+                comment = f"{key}: {value} not found on the fileserver"
+                return {"name": name, "result": False, "changes": {}, "comment": comment}
+            value = cached
+        paths[key] = value
+    return _state(name, "saltmesh_docker.ensure_image", pull=pull, **paths)
 
 
 def absent(name, force=False):

@@ -49,6 +49,8 @@ def test_image_pull_failure_is_a_clean_error(salt_call_cli, image_prefix):
     ret = single(salt_call_cli, "image.present", f"127.0.0.1:9/{image_prefix}/nope:1")
     assert ret["result"] is False
     assert "Docker engine" in ret["comment"] and "Traceback" not in ret["comment"]
+    ret = single(salt_call_cli, "image.present", f"{image_prefix}/x:1", rootfs="salt://nope.tar")
+    assert ret["result"] is False and "not found on the fileserver" in ret["comment"]
 
 
 def test_running_create_noop_drift(salt_call_cli, busybox, prefix):

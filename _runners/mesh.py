@@ -21,11 +21,9 @@ import shutil
 import subprocess
 
 import salt.client
-import salt.pillar
-import salt.utils.minions
 from salt.exceptions import SaltInvocationError
 
-from saltmesh import inventory, mesh, meshreport
+from saltmesh import inventory, master, mesh, meshreport
 from saltmesh.errors import SaltmeshError
 
 __virtualname__ = "mesh"
@@ -35,16 +33,9 @@ def __virtual__():
     return __virtualname__
 
 
-def _pillar(pillar_minion=None):
-    minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
-    id_, grains, _ = salt.utils.minions.get_minion_data(minion, __opts__)
-    pillar = salt.pillar.Pillar(__opts__, grains or {"fqdn": minion}, id_ or minion, "base")
-    return pillar.compile_pillar()
-
-
 def _fleet(pillar_minion=None):
     try:
-        inv = inventory.parse(_pillar(pillar_minion))
+        inv = inventory.parse(master.pillar_for(__opts__, pillar_minion))
         return inv, mesh.plan_fleet(inv)
     except SaltmeshError as err:
         raise SaltInvocationError(str(err)) from None

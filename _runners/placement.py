@@ -19,12 +19,10 @@ CLI Example:
 import os
 import tempfile
 
-import salt.pillar
-import salt.utils.minions
 import yaml
 from salt.exceptions import SaltInvocationError
 
-from saltmesh import placement
+from saltmesh import master, placement
 from saltmesh.errors import SaltmeshError
 
 __virtualname__ = "placement"
@@ -39,16 +37,9 @@ def __virtual__():
     return __virtualname__
 
 
-def _pillar(pillar_minion=None):
-    minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
-    id_, grains, _ = salt.utils.minions.get_minion_data(minion, __opts__)
-    pillar = salt.pillar.Pillar(__opts__, grains or {"fqdn": minion}, id_ or minion, "base")
-    return pillar.compile_pillar()
-
-
 def _rows(pillar_minion=None):
     try:
-        return placement.plan(_pillar(pillar_minion))
+        return placement.plan(master.pillar_for(__opts__, pillar_minion))
     except SaltmeshError as err:
         raise SaltInvocationError(str(err)) from None
 

@@ -4,29 +4,31 @@ saltmesh_containers engine: re-attach containers the moment Docker (re)starts th
 A ``docker restart`` (or a dockerd restart) destroys a container's veth and so its place on the
 OVS bridge. ``state.sls containers`` restores it on the next run; this minion engine does it at
 once: it follows the Docker event stream for ``start`` events of containers labelled
-``saltmesh.managed=true`` and then reconciles this minion's docker host with the same code as
-``container.placed`` (fresh pillar, same minion options ``saltmesh:docker_url``, ``ovsdb``,
-``netns``). It also reconciles at start and every ``interval`` seconds. Each run that changed
-something fires the event ``saltmesh/containers/healed`` with the changes.
+``saltmesh.managed=true`` and then runs ``salt-call state.sls containers`` (a separate process
+with this minion's configuration: fresh pillar, the minion's own authentication, the same lock
+as any other state run). It also runs it every ``interval`` seconds (not at engine start: the
+minion may still be authenticating then).
 
 .. code-block:: yaml
 
     # minion config
     engines:
       - saltmesh_containers:
-          interval: 300   # seconds between periodic reconciles (default 300)
+          interval: 300   # seconds between periodic runs (default 300; 0 = events only)
+          sls: containers
 """
 
-# ruff: noqa: F821  (Salt injects __salt__ and __opts__ into loader modules)
+# ruff: noqa: F821  (Salt injects __opts__ into loader modules)
+import json
 import logging
 import os
+import shutil
+import subprocess
+import sys
 import time
 
-import salt.minion
-import salt.pillar
-
 try:
-    from saltmesh import attach, docker_core, inventory
+    from saltmesh import docker_core
 
     HAS_CORE = docker_core.HAS_DOCKER
 except ImportError:  # core not synced yet, or no docker SDK
@@ -35,7 +37,6 @@ except ImportError:  # core not synced yet, or no docker SDK
 log = logging.getLogger(__name__)
 
 __virtualname__ = "saltmesh_containers"
-EVENT_TAG = "saltmesh/containers/healed"
 
 
 def __virtual__():
@@ -44,54 +45,42 @@ def __virtual__():
     return __virtualname__
 
 
-def _opt(key):
-    return (__opts__.get("saltmesh") or {}).get(key)
+def _salt_call():
+    beside = os.path.join(os.path.dirname(sys.executable), "salt-call")
+    return beside if os.path.exists(beside) else shutil.which("salt-call") or "salt-call"
 
 
-def _pillar():
-    """This minion's pillar, freshly compiled (by the master, or locally when masterless)."""
-    opts = dict(__opts__)
-    if opts.get("file_client") != "local" and not opts.get("master_uri"):
-        opts.update(salt.minion.resolve_dns(opts))  # an engine's opts lack the master's URI
-    pillar = salt.pillar.get_pillar(
-        opts,
-        opts.get("grains") or {},
-        opts["id"],
-        saltenv=opts.get("saltenv"),
-        pillarenv=opts.get("pillarenv"),
-    )
+def reconcile(sls="containers", timeout=600):
+    """Run ``salt-call state.sls <sls>`` with this minion's configuration; log the outcome."""
+    argv = [
+        _salt_call(),
+        "--config-dir",
+        os.path.dirname(__opts__["conf_file"]),
+        "--out",
+        "json",
+        "--log-level",
+        "quiet",
+        "state.sls",
+        sls,
+    ]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     try:
-        return pillar.compile_pillar()
-    finally:
-        close = getattr(pillar, "destroy", None) or getattr(pillar, "close", None)
-        if close is not None:
-            close()
-
-
-def reconcile():
-    """One ``container.placed`` run for this minion's docker host; returns the outcome."""
-    pillar = _pillar()
-    host, containers = docker_core.declared(inventory.parse(pillar), __opts__["id"])
-    if host is None:
+        states = json.loads(proc.stdout)["local"]
+    except (ValueError, KeyError, TypeError):
+        log.error("saltmesh_containers: %s failed: %s", " ".join(argv), proc.stderr[-2000:])
         return None
-    engine = docker_core.Engine(_opt("docker_url"))
-    lock = os.path.join(__opts__["cachedir"], "saltmesh", "containers.lock")  # as the states
-    try:
-        attacher = attach.Attacher(_opt("ovsdb"), _opt("netns"))
-        with docker_core.host_lock(lock):
-            out = docker_core.ensure_placed(engine, containers, host, False, attacher)
-    finally:
-        engine.close()
-    if out.changes:
-        log.info("saltmesh_containers: %s", out.comment)
-        __salt__["event.send"](EVENT_TAG, {"host": host, "changes": out.changes})
-    if not out.result:
-        log.error("saltmesh_containers: %s", out.comment)
-    return out
+    if not isinstance(states, dict):
+        log.error("saltmesh_containers: state.sls %s: %s", sls, states)
+        return None
+    for ret in states.values():
+        if ret.get("changes") or not ret.get("result"):
+            level = logging.INFO if ret.get("result") else logging.ERROR
+            log.log(level, "saltmesh_containers: %s", ret.get("comment"))
+    return states
 
 
 def _wait_for_start(deadline):
-    """Block until a managed container starts or ``deadline`` passes."""
+    """Block until a managed container starts (True) or ``deadline`` passes (False)."""
     engine = docker_core.Engine(_opt("docker_url"))
     try:
         filters = {
@@ -106,16 +95,22 @@ def _wait_for_start(deadline):
         engine.close()
 
 
-def start(interval=300, settle=0.5):
-    """Engine entry point: reconcile, then wait for a start event or the interval, forever."""
+def _opt(key):
+    return (__opts__.get("saltmesh") or {}).get(key)
+
+
+def start(interval=300, settle=0.5, sls="containers"):
+    """Engine entry point: wait for a start event (or the interval), then reconcile; forever."""
+    interval = float(interval) or 365 * 86400.0
     while True:
         try:
-            reconcile()
-        except Exception as err:  # keep the engine alive; the error is in the minion log
-            log.error("saltmesh_containers: reconcile failed: %s", err)
-        try:
-            if _wait_for_start(time.time() + float(interval)):
+            if _wait_for_start(time.time() + interval):
                 time.sleep(float(settle))  # let a burst of starts (dockerd restart) settle
-        except Exception as err:
+        except Exception as err:  # keep the engine alive; the error is in the minion log
             log.error("saltmesh_containers: docker events failed: %s", err)
             time.sleep(5)
+            continue
+        try:
+            reconcile(sls)
+        except Exception as err:
+            log.error("saltmesh_containers: reconcile failed: %s", err)

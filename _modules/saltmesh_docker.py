@@ -82,17 +82,13 @@ def _attacher(ovsdb=None, netns=None):
     return attach.Attacher(ovsdb or _opt("ovsdb"), netns or _opt("netns"))
 
 
-def _ret(outcome):
-    return {**dataclasses.asdict(outcome), "api_requests": __context__.get("_smd_requests", 0)}
-
-
-def _run(func, engine_needed=True):
+def _run(func):
+    """Run ``func(engine)``; its Outcome as a dict plus the API requests it took."""
     engine = None
     try:
-        engine = _engine() if engine_needed else None
+        engine = _engine()
         outcome = func(engine)
-        __context__["_smd_requests"] = engine.requests if engine else 0
-        return _ret(outcome)
+        return {**dataclasses.asdict(outcome), "api_requests": engine.requests}
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
     finally:

@@ -373,7 +373,6 @@ def ensure_running(
     host: str | None = None,
     test: bool = False,
     inspect: Mapping[str, Any] | None | bool = False,
-    stop_timeout: int = 10,
     after_start: Callable[[dict, bool], dict] | None = None,
 ) -> Outcome:
     """Make container ``name`` run ``spec``. ``inspect=False`` means: not read yet.

@@ -62,6 +62,7 @@ def reconcile(sls="containers", timeout=600):
         "quiet",
         "state.sls",
         sls,
+        "queue=True",  # wait for a state run already in progress instead of failing
     ]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     try:

@@ -10,7 +10,7 @@ PYTEST_FLAGS ?=
 APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-nrpe-plugin \
 	monitoring-plugins ethtool nftables iproute2 busybox-static graphviz procps
 
-.PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh clean
+.PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers clean
 
 test: system venv venv-3007 daemons lint
 	@mkdir -p build
@@ -60,7 +60,7 @@ $(VENV3007)/.stamp: pyproject.toml
 	$(VENV3007)/bin/python -c "import salt.version, saltfactories; assert salt.version.__version__.startswith('3007')"
 	touch $@
 
-bench: bench-mesh bench-ovs
+bench: bench-mesh bench-ovs bench-containers
 
 bench-mesh: system venv
 	$(VENV)/bin/python bench/mesh_plan.py
@@ -68,6 +68,9 @@ bench-mesh: system venv
 
 bench-ovs: system venv venv-3007
 	$(VENV)/bin/python bench/ovs.py
+
+bench-containers: system venv daemons
+	$(VENV)/bin/python bench/containers.py -n 50 --runs 5 --dockermod-runs 1
 
 clean:
 	rm -rf $(VENV) $(VENV3007) .pytest_cache build *.egg-info

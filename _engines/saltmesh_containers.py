@@ -18,7 +18,6 @@ minion may still be authenticating then).
           sls: containers
 """
 
-# ruff: noqa: F821  (Salt injects __opts__ into loader modules)
 import json
 import logging
 import os

@@ -88,6 +88,8 @@ def _run(func):
     try:
         engine = _engine()
         outcome = func(engine)
+        if outcome.changes and "ovs.invalidate" in __salt__:
+            __salt__["ovs.invalidate"]()  # attachments wrote to OVSDB: drop the run's snapshot
         return {**dataclasses.asdict(outcome), "api_requests": engine.requests}
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None

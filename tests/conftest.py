@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def state_tree(tmp_path_factory) -> Path:
     Symlinks keep the repo's .venv and tests out of the fileserver's walk.
     """
     root = tmp_path_factory.mktemp("file_roots")
-    for name in ("_modules", "_states", "_runners", "_returners", "_utils"):
+    for name in ("_modules", "_states", "_runners", "_returners", "_engines", "_utils"):
         (root / name).symlink_to(REPO / name)
     return root
 
@@ -61,12 +62,21 @@ def pillar_tree(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def ovs(tmp_path_factory):
-    """One private OVS instance in the root namespace (userspace datapath)."""
+    """One private OVS instance (userspace datapath) in a network namespace of its own.
+
+    Each userspace vswitchd owns an ``ovs-netdev`` device in its namespace, so two of them in
+    one namespace collide; a namespace per instance keeps concurrent sessions apart.
+    """
     if not have_ovs():
         pytest.skip("Open vSwitch binaries not installed")
-    inst = OvsInstance(tmp_path_factory.mktemp("ovs")).start()
-    yield inst
-    inst.stop()
+    netns = f"smt{uuid.uuid4().hex[:6]}-ovs"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    inst = OvsInstance(tmp_path_factory.mktemp("ovs"), netns=netns)
+    try:
+        yield inst.start()
+    finally:
+        inst.stop()
+        subprocess.run(["ip", "netns", "del", netns], check=False)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +96,7 @@ def salt_master(salt_factories, state_tree, pillar_tree):
 
 @pytest.fixture(scope="session")
 def salt_minion(salt_master, ovs):
-    config = {"saltmesh": {"ovsdb": ovs.db}}
+    config = {"saltmesh": {"ovsdb": ovs.db, "netns": ovs.netns}}
     factory = salt_master.salt_minion_daemon("smt-minion-" + uuid.uuid4().hex[:6], overrides=config)
     with factory.started():
         ret = factory.salt_call_cli().run("saltutil.sync_all")

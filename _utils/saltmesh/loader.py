@@ -12,4 +12,5 @@ def loader_dirs() -> dict[str, list[str]]:
         "states": [str(_HERE / "_states")],
         "runners": [str(_HERE / "_runners")],
         "returners": [str(_HERE / "_returners")],
+        "engines": [str(_HERE / "_engines")],
     }

@@ -20,10 +20,6 @@ structured ``{field: {old, new}}``.
       openvswitch_bridge.absent
 """
 
-from salt.exceptions import CommandExecutionError
-
-from saltmesh import ovsdiff
-
 __virtualname__ = "openvswitch_bridge"
 
 
@@ -31,15 +27,6 @@ def __virtual__():
     if "ovs.ensure_bridge" in __salt__:
         return __virtualname__
     return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
-
-
-def _run(name, fn, **kwargs):
-    test = bool(__opts__["test"])
-    try:
-        out = __salt__[fn](name, test=test, cache=True, **kwargs)
-    except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Bridge", error=str(err))
-    return ovsdiff.state_ret(name, "Bridge", out["changes"], test)
 
 
 def present(name, parent=None, vlan=None, datapath_type=None):
@@ -62,10 +49,11 @@ def present(name, parent=None, vlan=None, datapath_type=None):
           openvswitch_bridge.present:
             - datapath_type: netdev
     """
-    kwargs = {"parent": parent, "vlan": vlan}
-    if parent is None:
-        kwargs["datapath_type"] = datapath_type
-    return _run(name, "ovs.ensure_bridge", **{k: v for k, v in kwargs.items() if v is not None})
+    if parent is not None:
+        datapath_type = None
+    return __states__["ovs_bridge.present"](
+        name, datapath_type=datapath_type, parent=parent, vlan=vlan
+    )
 
 
 def absent(name):
@@ -77,4 +65,4 @@ def absent(name):
         br0:
           openvswitch_bridge.absent
     """
-    return _run(name, "ovs.remove_bridge")
+    return __states__["ovs_bridge.absent"](name)

@@ -15,10 +15,6 @@ one key and leaves the others alone) and ``changes`` name only what changed.
               vlan-limit: "2"
 """
 
-from salt.exceptions import CommandExecutionError
-
-from saltmesh import ovsdiff
-
 __virtualname__ = "openvswitch_db"
 
 
@@ -40,10 +36,4 @@ def managed(name, table, data, record=None):
             - data:
                 fail_mode: secure
     """
-    record = name if record is None else str(record)
-    test = bool(__opts__["test"])
-    try:
-        out = __salt__["ovs.ensure_record"](table, record, data, test=test)
-    except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Record", error=str(err))
-    return {**ovsdiff.state_ret(f"{table} {record}", "Record", out["changes"], test), "name": name}
+    return __states__["ovs_db.managed"](name, table, data, record=record)

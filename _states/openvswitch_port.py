@@ -130,9 +130,4 @@ def absent(name, bridge=None):
           openvswitch_port.absent:
             - bridge: br0
     """
-    test = bool(__opts__["test"])
-    try:
-        out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test, cache=True)
-    except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Port", error=str(err))
-    return ovsdiff.state_ret(name, "Port", out["changes"], test)
+    return __states__["ovs_port.absent"](name, bridge=bridge)

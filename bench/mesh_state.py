@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ovs import REAL_VSCTL, VENV, Minion, row  # noqa: E402
 
-from tests.support.ovs import OvsInstance, have_ovs  # noqa: E402
+from tests.support.ovs import have_ovs, ovs_in_netns  # noqa: E402
 
 SLS = "saltmesh-mesh:\n  ovs_mesh.managed: []\n"
 
@@ -51,12 +50,12 @@ def main() -> None:
     args = ap.parse_args()
     if os.geteuid() != 0 or not have_ovs():
         raise SystemExit("run as root with Open vSwitch installed")
-    work = Path(tempfile.mkdtemp(prefix="smbench-mesh-"))
     ns = f"smbmesh{os.getpid() % 100000}"
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    ovs = OvsInstance(work / "ovs", netns=ns)
-    try:
-        ovs.start()
+    with (
+        tempfile.TemporaryDirectory(prefix="smbench-mesh-") as tmp,
+        ovs_in_netns(Path(tmp) / "ovs", ns) as ovs,
+    ):
+        work = Path(tmp)
         minion = Minion(work / "ours", VENV / "bin" / "salt-call", ovs, ours=True)
         conf = json.loads((minion.root / "minion").read_text())
         pillar_dir = minion.root / "pillar"
@@ -90,10 +89,6 @@ def main() -> None:
             f"  no-op minus trivial:       {noop['wall_s'] - triv['wall_s']:+.3f} s wall "
             f"(target within 0.15 s); state time {noop['state_ms'] / 1000:.3f} s"
         )
-    finally:
-        ovs.stop()
-        subprocess.run(["ip", "netns", "del", ns], check=False)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.ovs import OvsInstance, have_ovs
+from tests.support.ovs import have_ovs, ovs_in_netns
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -69,14 +68,8 @@ def ovs(tmp_path_factory):
     """
     if not have_ovs():
         pytest.skip("Open vSwitch binaries not installed")
-    netns = f"smt{uuid.uuid4().hex[:6]}-ovs"
-    subprocess.run(["ip", "netns", "add", netns], check=True)
-    inst = OvsInstance(tmp_path_factory.mktemp("ovs"), netns=netns)
-    try:
-        yield inst.start()
-    finally:
-        inst.stop()
-        subprocess.run(["ip", "netns", "del", netns], check=False)
+    with ovs_in_netns(tmp_path_factory.mktemp("ovs"), f"smt{uuid.uuid4().hex[:6]}-ovs") as inst:
+        yield inst
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -21,6 +22,18 @@ SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 def have_ovs() -> bool:
     return all(shutil.which(b) for b in ("ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovsdb-tool"))
+
+
+@contextlib.contextmanager
+def ovs_in_netns(workdir: Path, netns: str) -> Iterator[OvsInstance]:
+    """A private OVS in a network namespace created for it; both removed on exit."""
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    inst = OvsInstance(workdir, netns=netns)
+    try:
+        yield inst.start()
+    finally:
+        inst.stop()
+        subprocess.run(["ip", "netns", "del", netns], check=False)
 
 
 def run(argv: list[str], **kw) -> subprocess.CompletedProcess:

@@ -5,6 +5,12 @@ from tests.conftest import state_ret
 
 def test_heal_schedule_is_idempotent(salt_call_cli):
     try:
+        predicted = state_ret(salt_call_cli.run("state.sls", "mesh.heal", test=True))
+        # Salt core's schedule.present answers result=True in test mode; it still only predicts
+        assert predicted[0]["changes"] == {"saltmesh-heal": "added"}, predicted
+        assert "saltmesh-heal" not in (
+            salt_call_cli.run("schedule.list", "return_yaml=False").data or {}
+        )
         first = state_ret(salt_call_cli.run("state.sls", "mesh.heal"))
         assert first[0]["result"] is True and first[0]["changes"], first
         listed = salt_call_cli.run("schedule.list", "return_yaml=False")

@@ -88,6 +88,12 @@ def _ask(plans, fun, arg=(), kwarg=None, timeout=60):
     return {host: answers.get(mid) for mid, host in sorted(by_minion.items())}
 
 
+def _reports(plans, timeout):
+    """Each host's actual tunnels (``ovs_mesh.status``) checked against its plan."""
+    answers = _ask(plans, "ovs_mesh.status", timeout=timeout)
+    return {host: meshreport.verify_host(plans[host], answers[host]) for host in plans}
+
+
 def diff(pillar_minion=None, timeout=60):
     """
     Fleet dry run: what ``state.sls mesh`` would add, change or remove on each docker host.
@@ -134,8 +140,7 @@ def verify(pillar_minion=None, timeout=60):
         salt-run mesh.verify
     """
     _, plans = _fleet(pillar_minion)
-    answers = _ask(plans, "ovs_mesh.status", timeout=timeout)
-    return {host: meshreport.verify_host(plans[host], answers[host]) for host in plans}
+    return _reports(plans, timeout)
 
 
 def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60):
@@ -158,11 +163,7 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
         salt-run mesh.graph format=svg path=/tmp/mesh.svg status=True
     """
     _, plans = _fleet(pillar_minion)
-    reports = None
-    if status:
-        answers = _ask(plans, "ovs_mesh.status", timeout=timeout)
-        reports = {host: meshreport.verify_host(plans[host], answers[host]) for host in plans}
-    dot = meshreport.to_dot(plans, reports)
+    dot = meshreport.to_dot(plans, _reports(plans, timeout) if status else None)
     if format == "dot":
         if path:
             with open(path, "w", encoding="utf-8") as fh:

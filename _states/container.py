@@ -28,6 +28,8 @@ temporary container is ever created, and ``test=True`` only reads.
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import docker_core
+
 __virtualname__ = "container"
 
 _SPEC_KEYS = (
@@ -48,10 +50,7 @@ def _state(name, call, *args, **kwargs):
         out = __salt__[call](*args, test=bool(__opts__["test"]), **kwargs)
     except CommandExecutionError as err:
         return {**ret, "result": False, "comment": str(err)}
-    ret.update(changes=out["changes"], comment=out["comment"], result=out["result"])
-    if __opts__["test"] and ret["changes"] and ret["result"]:
-        ret["result"] = None
-    return ret
+    return docker_core.state_ret(name, out, bool(__opts__["test"]))
 
 
 def running(

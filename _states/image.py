@@ -18,6 +18,8 @@ Changes are reported only when the image ID behind the name changes.
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import docker_core
+
 __virtualname__ = "image"
 
 
@@ -33,10 +35,7 @@ def _state(name, call, **kwargs):
         out = __salt__[call](name, test=bool(__opts__["test"]), **kwargs)
     except CommandExecutionError as err:
         return {**ret, "result": False, "comment": str(err)}
-    ret.update(changes=out["changes"], comment=out["comment"], result=out["result"])
-    if __opts__["test"] and ret["changes"] and ret["result"]:
-        ret["result"] = None
-    return ret
+    return docker_core.state_ret(name, out, bool(__opts__["test"]))
 
 
 def present(name, load=None, rootfs=None, pull="missing"):

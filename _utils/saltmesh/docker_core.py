@@ -343,6 +343,12 @@ class Outcome:
     result: bool = True
 
 
+def state_ret(name: str, out: Mapping[str, Any], test: bool) -> dict[str, Any]:
+    """A Salt state return from an ``Outcome`` dict; ``result`` None for test-mode changes."""
+    result = None if test and out["changes"] and out["result"] else out["result"]
+    return {"name": name, "result": result, "changes": out["changes"], "comment": out["comment"]}
+
+
 def _state_of(inspect: Mapping[str, Any] | None) -> str | None:
     return None if inspect is None else (inspect.get("State") or {}).get("Status")
 

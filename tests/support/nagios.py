@@ -92,6 +92,15 @@ def _wait(predicate, timeout: float, what: str) -> None:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+def _live_pid(pid_file: Path) -> int | None:
+    """The PID in ``pid_file`` if that process is alive, else None."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if _alive(pid) else None
+
+
 def _alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -186,11 +195,7 @@ class NagiosInstance:
         return self
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        return pid if _alive(pid) else None
+        return _live_pid(self.pid_file)
 
     def alive(self) -> bool:
         return self.pid() is not None
@@ -280,11 +285,7 @@ class NrpeInstance:
         return self
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-        return pid if _alive(pid) else None
+        return _live_pid(self.pid_file)
 
     def check(self, command: str | None = None) -> subprocess.CompletedProcess:
         argv = [CHECK_NRPE, "-H", "127.0.0.1", "-p", str(self.port), "-t", "5"]

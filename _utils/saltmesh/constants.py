@@ -1,0 +1,7 @@
+"""Constants shared by more than one part of the core: each is defined here and nowhere else."""
+
+from __future__ import annotations
+
+IFNAMSIZ = 15  # visible bytes of a Linux interface name (and so of an OVS port name)
+TUNNEL_TYPES = ("gre", "vxlan", "geneve")  # tunnel types the mesh plans
+DATAPATH_TYPES = ("system", "netdev")  # OVS bridge datapaths (netdev: userspace)

@@ -17,14 +17,13 @@ CLI Example:
     salt-run mesh.graph format=svg path=/tmp/mesh.svg
 """
 
-import shutil
-import subprocess
-
 import salt.client
 from salt.exceptions import SaltInvocationError
 
-from saltmesh import inventory, master, mesh, meshreport
+from saltmesh import inventory, proc
 from saltmesh.errors import SaltmeshError
+from saltmesh.mesh import graph as meshgraph
+from saltmesh.mesh import planner, report
 
 __virtualname__ = "mesh"
 
@@ -33,17 +32,23 @@ def __virtual__():
     return __virtualname__
 
 
+def _pillar(pillar_minion=None):
+    """The pillar as ``pillar_minion`` sees it, compiled on the master (Salt's own runner)."""
+    minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
+    return __salt__["pillar.show_pillar"](minion)
+
+
 def _fleet(pillar_minion=None):
     try:
-        inv = inventory.parse(master.pillar_for(__opts__, pillar_minion))
-        return inv, mesh.plan_fleet(inv)
+        inv = inventory.parse(_pillar(pillar_minion))
+        return inv, planner.plan_fleet(inv)
     except SaltmeshError as err:
         raise SaltInvocationError(str(err)) from None
 
 
 def _table_or_data(plans):
     if __opts__.get("output") in (None, "", "nested", "txt"):
-        return meshreport.plan_table(plans)
+        return report.plan_table(plans)
     return {host: hp.to_dict() for host, hp in plans.items()}
 
 
@@ -73,7 +78,7 @@ def plan(minion=None, pillar_minion=None):
 
 def _host(inv, minion):
     try:
-        return mesh.host_for_minion(inv, minion)
+        return planner.host_for_minion(inv, minion)
     except SaltmeshError as err:
         raise SaltInvocationError(str(err)) from None
 
@@ -91,7 +96,7 @@ def _ask(plans, fun, arg=(), kwarg=None, timeout=60):
 def _reports(plans, timeout):
     """Each host's actual tunnels (``ovs_mesh.status``) checked against its plan."""
     answers = _ask(plans, "ovs_mesh.status", timeout=timeout)
-    return {host: meshreport.verify_host(plans[host], answers[host]) for host in plans}
+    return {host: report.verify_host(plans[host], answers[host]) for host in plans}
 
 
 def diff(pillar_minion=None, timeout=60):
@@ -111,19 +116,7 @@ def diff(pillar_minion=None, timeout=60):
     answers = _ask(
         plans, "state.single", ["ovs_mesh.managed", "saltmesh-mesh"], {"test": True}, timeout
     )
-    out = {}
-    for host, answer in answers.items():
-        if not isinstance(answer, dict) or not answer:
-            out[host] = {"unreachable": str(answer) if answer else "no answer"}
-            continue
-        result = next(iter(answer.values()))
-        if not isinstance(result, dict):
-            out[host] = {"error": str(answer)}
-        elif result.get("result") is False:
-            out[host] = {"error": result.get("comment")}
-        else:
-            out[host] = result.get("changes", {})
-    return out
+    return {host: report.dry_run_answer(answer) for host, answer in answers.items()}
 
 
 def verify(pillar_minion=None, timeout=60):
@@ -163,7 +156,7 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
         salt-run mesh.graph format=svg path=/tmp/mesh.svg status=True
     """
     _, plans = _fleet(pillar_minion)
-    dot = meshreport.to_dot(plans, _reports(plans, timeout) if status else None)
+    dot = meshgraph.to_dot(plans, _reports(plans, timeout) if status else None)
     if format == "dot":
         if path:
             with open(path, "w", encoding="utf-8") as fh:
@@ -174,12 +167,8 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
         raise SaltInvocationError("format must be dot, svg or png")
     if not path:
         raise SaltInvocationError(f"format={format} needs path=<file>")
-    binary = shutil.which("dot")
-    if binary is None:
-        raise SaltInvocationError("Graphviz 'dot' is not installed; use format=dot")
-    proc = subprocess.run(
-        [binary, f"-T{format}", "-o", path], input=dot, text=True, capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        raise SaltInvocationError(f"dot failed: {proc.stderr.strip()}")
+    try:
+        proc.run(["dot", f"-T{format}", "-o", path], stdin=dot)
+    except SaltmeshError as err:
+        raise SaltInvocationError(f"Graphviz: {err}") from None
     return path

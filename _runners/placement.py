@@ -17,20 +17,14 @@ CLI Example:
 """
 
 import os
-import tempfile
 
-import yaml
 from salt.exceptions import SaltInvocationError
 
-from saltmesh import master, placement
+from saltmesh import fileio
 from saltmesh.errors import SaltmeshError
+from saltmesh.placement import hashing, record
 
 __virtualname__ = "placement"
-
-HEADER = (
-    "# Written by `salt-run placement.apply` (saltmesh). Do not edit: containers without\n"
-    "# `parents` are placed by rendezvous hashing; include this file from the pillar top.sls.\n"
-)
 
 
 def __virtual__():
@@ -38,10 +32,16 @@ def __virtual__():
 
 
 def _rows(pillar_minion=None):
+    minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
     try:
-        return placement.plan(master.pillar_for(__opts__, pillar_minion))
+        return hashing.plan(__salt__["pillar.show_pillar"](minion))
     except SaltmeshError as err:
         raise SaltInvocationError(str(err)) from None
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
 
 
 def _default_path():
@@ -65,7 +65,7 @@ def plan(pillar_minion=None):
 
         salt-run placement.plan
     """
-    return placement.table(_rows(pillar_minion))
+    return hashing.table(_rows(pillar_minion))
 
 
 def apply(path=None, pillar_minion=None, test=False):
@@ -84,22 +84,12 @@ def apply(path=None, pillar_minion=None, test=False):
     """
     path = path or _default_path()
     rows = _rows(pillar_minion)
-    new = placement.placement_map(rows)
-    old = {}
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as fh:
-            old = ((yaml.safe_load(fh) or {}).get("saltmesh") or {}).get("placement") or {}
-    changes = {
-        name: {"old": old.get(name), "new": new.get(name)}
-        for name in sorted(set(old) | set(new))
-        if old.get(name) != new.get(name)
-    }
-    text = HEADER + yaml.safe_dump({"saltmesh": {"placement": new}}, default_flow_style=False)
+    new = hashing.placement_map(rows)
+    try:
+        old = record.parse(_read(path), path) if os.path.exists(path) else {}
+    except (OSError, SaltmeshError) as err:
+        raise SaltInvocationError(str(err)) from None
+    changes = record.moves(old, new)
     if changes and not test:
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".saltmesh_placement.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    return {"path": path, "test": bool(test), "changes": changes, "table": placement.table(rows)}
+        fileio.write_atomic(path, record.render(new).encode())
+    return {"path": path, "test": bool(test), "changes": changes, "table": hashing.table(rows)}

@@ -16,8 +16,10 @@ identity are never touched.
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import inventory, mesh, meshsync
+from saltmesh import inventory
 from saltmesh.errors import SaltmeshError
+from saltmesh.mesh import planner, sync
+from saltmesh.stateret import failed, state_ret
 
 __virtualname__ = "ovs_mesh"
 
@@ -41,22 +43,21 @@ def managed(name, host=None):
     ``changes`` has ``added`` and ``removed`` (sorted port names), ``updated`` (per port,
     ``{field: {old, new}}``), ``bridge`` when the bridge is created or corrected and ``mtu``.
     """
-    ret = {"name": name, "result": True, "comment": "", "changes": {}}
     try:
         inv = inventory.parse(__pillar__)
-        host = host or mesh.host_for_minion(inv, __opts__["id"])
-        plan = mesh.plan_host(inv, host)
+        host = host or planner.host_for_minion(inv, __opts__["id"])
+        plan = planner.plan_host(inv, host)
         snap = __salt__["ovs.snapshot"]()
-        clauses, changes = meshsync.reconcile(plan, snap)
-    except SaltmeshError as err:
-        return {**ret, "result": False, "comment": str(err)}
+        clauses, changes = sync.reconcile(plan, snap)
+    except (CommandExecutionError, SaltmeshError) as err:
+        return failed(name, str(err))
     summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
     if not clauses:
-        return {**ret, "comment": f"{summary}, all in sync"}
+        return state_ret(name, comment=f"{summary}, all in sync")
     if __opts__["test"]:
-        return {**ret, "result": None, "changes": changes, "comment": f"{summary} would change"}
+        return state_ret(name, changes=changes, comment=f"{summary} would change", test=True)
     try:
         __salt__["ovs.transact"](clauses)
     except (CommandExecutionError, SaltmeshError) as err:
-        return {**ret, "result": False, "comment": f"{summary}: OVSDB transaction failed: {err}"}
-    return {**ret, "changes": changes, "comment": f"{summary} updated"}
+        return failed(name, f"{summary}: OVSDB transaction failed: {err}")
+    return state_ret(name, changes=changes, comment=f"{summary} updated")

@@ -119,5 +119,9 @@ def test_shared_constants_defined_once(const):
 
 
 def test_core_modules_are_small():
-    big = {str(p.relative_to(CORE)): n for p in _core_files() if (n := len(p.read_text().splitlines())) > 400}
+    big = {
+        str(p.relative_to(CORE)): n
+        for p in _core_files()
+        if (n := len(p.read_text().splitlines())) > 400
+    }
     assert big == {}

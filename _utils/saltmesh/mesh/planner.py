@@ -18,8 +18,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from saltmesh.constants import IFNAMSIZ
 from saltmesh.errors import PillarError
-from saltmesh.inventory import IFNAMSIZ, Inventory, MeshSettings
+from saltmesh.inventory import Inventory, MeshSettings
 
 MESH_ID = "saltmesh-mesh"
 PEER_ID = "saltmesh-peer"

@@ -8,13 +8,15 @@ CLI Example:
     salt '*' saltmesh.version
 """
 
+import os
+
 from salt.exceptions import CommandExecutionError
 
-import saltmesh
 from saltmesh import inventory
 from saltmesh.errors import PillarError
 from saltmesh.version import __version__
 
+# The file is saltmesh_info.py so that it does not share its name with the core package.
 __virtualname__ = "saltmesh"
 
 
@@ -32,7 +34,7 @@ def version():
 
         salt '*' saltmesh.version
     """
-    return {"version": __version__, "core": saltmesh.__path__[0]}
+    return {"version": __version__, "core": os.path.dirname(inventory.__path__[0])}
 
 
 def inventory_check():

@@ -1,6 +1,6 @@
 """Reconcile one host's planned tunnels with what its OVSDB holds (pure: no I/O).
 
-The desired set comes from :func:`saltmesh.mesh.plan_host`, the actual set from an
+The desired set comes from :func:`saltmesh.mesh.planner.plan_host`, the actual set from an
 :class:`saltmesh.ovsdb.Snapshot`. Like OVN's ``encaps.c``: a planned port that is in sync is
 left alone (its uuid survives), a drifted one is corrected in place, a missing one is created
 with all its columns in the same transaction, and every port that carries this mesh's identity
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from saltmesh.errors import SaltmeshError
-from saltmesh.mesh import MESH_ID, PEER_ID, HostPlan, Tunnel
+from saltmesh.mesh.planner import MESH_ID, PEER_ID, HostPlan, Tunnel
 from saltmesh.ovsdb import Bridge, Snapshot
 from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port, remove_port
 

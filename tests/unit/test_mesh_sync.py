@@ -2,7 +2,8 @@
 
 import pytest
 
-from saltmesh import inventory, mesh, meshreport, meshsync
+from saltmesh import inventory
+from saltmesh.mesh import graph, planner, report, sync
 from saltmesh.ovsdb import Bridge, Interface, Port, Snapshot
 
 
@@ -12,7 +13,7 @@ def host_plan(n=3, host="docker01", **mesh_opts):
         for i in range(1, n + 1)
     }
     p = {"servers": servers, "saltmesh": {"mesh": {"tunnel": "vxlan", "key": 7, **mesh_opts}}}
-    return mesh.plan_host(inventory.parse(p), host)
+    return planner.plan_host(inventory.parse(p), host)
 
 
 def snapshot_of(plan, *, skip=(), extra_ports=(), mutate=None, mtu=None):
@@ -22,7 +23,7 @@ def snapshot_of(plan, *, skip=(), extra_ports=(), mutate=None, mtu=None):
     for t in plan.tunnels:
         if t.name in skip:
             continue
-        spec = meshsync.port_spec(plan, t)
+        spec = sync.port_spec(plan, t)
         port = Port(
             t.name,
             f"uuid-{t.name}",
@@ -55,12 +56,12 @@ def snapshot_of(plan, *, skip=(), extra_ports=(), mutate=None, mtu=None):
 
 def test_in_sync_means_no_clauses():
     plan = host_plan()
-    assert meshsync.reconcile(plan, snapshot_of(plan)) == ([], {})
+    assert sync.reconcile(plan, snapshot_of(plan)) == ([], {})
 
 
 def test_fresh_host_creates_bridge_ports_and_mtu_in_one_transaction():
     plan = host_plan()
-    clauses, changes = meshsync.reconcile(plan, Snapshot())
+    clauses, changes = sync.reconcile(plan, Snapshot())
     assert changes["added"] == ["vxlan-0a000002", "vxlan-0a000003"]
     assert changes["mtu"] == {"old": None, "new": 1450}
     assert "bridge" in changes
@@ -75,7 +76,7 @@ def test_fresh_host_creates_bridge_ports_and_mtu_in_one_transaction():
 
 def test_missing_port_is_added_and_others_untouched():
     plan = host_plan()
-    clauses, changes = meshsync.reconcile(plan, snapshot_of(plan, skip={"vxlan-0a000003"}))
+    clauses, changes = sync.reconcile(plan, snapshot_of(plan, skip={"vxlan-0a000003"}))
     assert changes == {"added": ["vxlan-0a000003"]}
     assert all("vxlan-0a000002" not in c for c in clauses)
 
@@ -90,7 +91,7 @@ def test_stale_owned_port_removed_foreign_kept():
             ("vxlan-0a00000a", {"saltmesh-mesh": "another-mesh"}),
         ],
     )
-    clauses, changes = meshsync.reconcile(plan, snap)
+    clauses, changes = sync.reconcile(plan, snap)
     assert changes == {"removed": ["vxlan-0a000009"]}
     assert clauses == [("del-port", "br-mesh", "vxlan-0a000009")]
 
@@ -102,7 +103,7 @@ def test_drifted_options_corrected_in_place():
         opts = {**iface.options, "key": "99", "stale": "x"}
         return port, Interface(iface.name, iface.uuid, iface.type, opts, port=iface.port)
 
-    clauses, changes = meshsync.reconcile(plan, snapshot_of(plan, mutate=drift))
+    clauses, changes = sync.reconcile(plan, snapshot_of(plan, mutate=drift))
     assert sorted(changes["updated"]) == ["vxlan-0a000002", "vxlan-0a000003"]
     upd = changes["updated"]["vxlan-0a000002"]["options"]
     assert upd["old"]["key"] == "99" and upd["new"]["key"] == "7" and "stale" not in upd["new"]
@@ -117,32 +118,32 @@ def test_unprotected_port_gets_protected():
             port.name, port.uuid, port.bridge, port.interfaces, external_ids=port.external_ids
         ), iface
 
-    _, changes = meshsync.reconcile(plan, snapshot_of(plan, mutate=unprotect))
+    _, changes = sync.reconcile(plan, snapshot_of(plan, mutate=unprotect))
     assert changes["updated"]["vxlan-0a000002"]["protected"] == {"old": False, "new": True}
 
 
 def test_foreign_port_squatting_a_planned_name_is_an_error():
     plan = host_plan()
     snap = snapshot_of(plan, skip={"vxlan-0a000002"}, extra_ports=[("vxlan-0a000002", {})])
-    with pytest.raises(meshsync.PortConflict, match="vxlan-0a000002 on bridge br-mesh exists"):
-        meshsync.reconcile(plan, snap)
+    with pytest.raises(sync.PortConflict, match="vxlan-0a000002 on bridge br-mesh exists"):
+        sync.reconcile(plan, snap)
 
 
 def test_bfd_enabled():
     plan = host_plan(bfd=True)
-    _, changes = meshsync.reconcile(plan, snapshot_of(plan))
+    _, changes = sync.reconcile(plan, snapshot_of(plan))
     assert changes["updated"]["vxlan-0a000002"]["bfd"] == {"old": {}, "new": {"enable": "true"}}
 
 
 def test_mtu_drift():
     plan = host_plan()
-    clauses, changes = meshsync.reconcile(plan, snapshot_of(plan, mtu=1500))
+    clauses, changes = sync.reconcile(plan, snapshot_of(plan, mtu=1500))
     assert changes == {"mtu": {"old": 1500, "new": 1450}}
     assert clauses == [("set", "Interface", "br-mesh", "mtu_request=1450")]
 
 
 def test_verify_and_dot():
-    plans = mesh.plan_fleet(
+    plans = planner.plan_fleet(
         inventory.parse(
             {
                 "servers": {
@@ -170,11 +171,39 @@ def test_verify_and_dot():
             },
         }
     }
-    report = meshreport.verify_host(hp, status)
-    assert report == {"missing": [hp.tunnels[1].name], "extra": ["vxlan-0a000063"]}
-    assert meshreport.verify_host(hp, None) == {"unreachable": "no answer"}
-    dot = meshreport.to_dot(plans, {"d1": report, "d2": {}, "d3": {}})
+    found = report.verify_host(hp, status)
+    assert found == {"missing": [hp.tunnels[1].name], "extra": ["vxlan-0a000063"]}
+    assert report.verify_host(hp, None) == {"unreachable": "no answer"}
+    dot = graph.to_dot(plans, {"d1": found, "d2": {}, "d3": {}})
     assert dot.count(" -- ") == 3
     assert '"d1" -- "d3"' in dot and "color=red" in dot
-    table = meshreport.plan_table(plans)
+    table = report.plan_table(plans)
     assert table.splitlines()[-1] == "3 hosts, 6 tunnel ports"
+
+
+@pytest.mark.parametrize(
+    ("answer", "row"),
+    [
+        (
+            {"ovs_mesh_|-x_|-x_|-managed": {"result": None, "changes": {"added": ["p"]}}},
+            {"added": ["p"]},
+        ),
+        ({"ovs_mesh_|-x_|-x_|-managed": {"result": True, "changes": {}}}, {}),
+        (
+            {"ovs_mesh_|-x_|-x_|-managed": {"result": False, "comment": "bad pillar"}},
+            {"error": "bad pillar"},
+        ),
+        (None, {"unreachable": "no answer"}),
+        (False, {"unreachable": "no answer"}),
+        (
+            "Minion did not return. [No response]",
+            {"unreachable": "Minion did not return. [No response]"},
+        ),
+        (
+            {"x": ["'ovs_mesh.managed' is not available."]},
+            {"error": "{'x': [\"'ovs_mesh.managed' is not available.\"]}"},
+        ),
+    ],
+)
+def test_dry_run_answer(answer, row):
+    assert report.dry_run_answer(answer) == row

@@ -5,8 +5,9 @@ import random
 
 import pytest
 
-from saltmesh import inventory, mesh
+from saltmesh import inventory
 from saltmesh.errors import PillarError
+from saltmesh.mesh import planner
 
 
 def pillar(n=3, tunnel="vxlan", **mesh_opts):
@@ -19,7 +20,7 @@ def pillar(n=3, tunnel="vxlan", **mesh_opts):
 
 
 def plan(p):
-    return mesh.plan_fleet(inventory.parse(p))
+    return planner.plan_fleet(inventory.parse(p))
 
 
 def shuffled(d):
@@ -42,7 +43,7 @@ def test_full_mesh_has_n_minus_one_tunnels_per_host():
 def test_tunnel_fields():
     hp = plan(pillar(3, dst_port=4790, options={"df_default": "false"}))["docker01"]
     t = hp.tunnels[0]
-    assert t == mesh.Tunnel("vxlan-0a000002", "docker02", "10.0.0.2")
+    assert t == planner.Tunnel("vxlan-0a000002", "docker02", "10.0.0.2")
     assert hp.local_ip == "10.0.0.1"
     assert hp.options(t) == {
         "remote_ip": "10.0.0.2",
@@ -67,13 +68,13 @@ def test_tunnel_fields():
     ],
 )
 def test_port_names_ipv4(tunnel, ip, name):
-    assert mesh.port_name(tunnel, ip) == name
+    assert planner.port_name(tunnel, ip) == name
 
 
 @pytest.mark.parametrize("tunnel", ["gre", "vxlan", "geneve"])
 def test_port_names_ipv6_fit_and_differ(tunnel):
-    a = mesh.port_name(tunnel, "fd00::1")
-    b = mesh.port_name(tunnel, "fd00::2")
+    a = planner.port_name(tunnel, "fd00::1")
+    b = planner.port_name(tunnel, "fd00::2")
     assert a != b and len(a.encode()) <= 15 and len(b.encode()) <= 15
     assert a.startswith(tunnel + "-")
 
@@ -113,16 +114,16 @@ def test_adding_a_host_adds_one_tunnel_per_existing_host():
 
 def test_plan_host_matches_fleet():
     inv = inventory.parse(pillar(5))
-    assert mesh.plan_host(inv, "docker03") == mesh.plan_fleet(inv)["docker03"]
+    assert planner.plan_host(inv, "docker03") == planner.plan_fleet(inv)["docker03"]
 
 
 def test_host_for_minion():
     p = pillar(2)
     p["servers"]["docker02"]["minion_id"] = "minion-b"
     inv = inventory.parse(p)
-    assert mesh.host_for_minion(inv, "minion-b") == "docker02"
+    assert planner.host_for_minion(inv, "minion-b") == "docker02"
     with pytest.raises(PillarError, match="no docker_host has minion_id 'nope'"):
-        mesh.host_for_minion(inv, "nope")
+        planner.host_for_minion(inv, "nope")
 
 
 @pytest.mark.parametrize(

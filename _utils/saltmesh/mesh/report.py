@@ -1,4 +1,4 @@
-"""Reports on the mesh for the runner: plan tables, plan-vs-actual verification, Graphviz DOT.
+"""Reports on the mesh for the runner: plan tables, plan-vs-actual verification, fleet dry runs.
 
 Pure functions over plain data (plans as :meth:`HostPlan.to_dict`, status as returned by the
 ``ovs_mesh.status`` execution function), so they are unit-tested without Salt or OVS.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from saltmesh.mesh import HostPlan
+from saltmesh.mesh.planner import HostPlan
 
 
 def plan_table(plans: Mapping[str, HostPlan]) -> str:
@@ -71,41 +71,17 @@ def verify_host(plan: HostPlan, status: Any) -> dict:
     return report
 
 
-def to_dot(plans: Mapping[str, HostPlan], reports: Mapping[str, dict] | None = None) -> str:
-    """The mesh as an undirected Graphviz graph; edges coloured by status when known."""
-    reports = reports or {}
-    out = ["graph mesh {", '  graph [layout=circo, label="saltmesh"];', "  node [shape=box];"]
-    for host in plans:
-        colour = "red" if "unreachable" in reports.get(host, {}) else "black"
-        out.append(f'  "{host}" [color={colour}];')
-    seen = set()
-    for host, hp in plans.items():
-        for t in hp.tunnels:
-            pair = tuple(sorted((host, t.peer)))
-            if pair in seen:
-                continue
-            seen.add(pair)
-            colour = _edge_colour(reports, host, t.peer, plans)
-            label = f"{hp.type} {hp.local_ip} - {t.remote_ip}"
-            out.append(f'  "{pair[0]}" -- "{pair[1]}" [label="{label}", color={colour}];')
-    out.append("}")
-    return "\n".join(out) + "\n"
+def dry_run_answer(answer: Any) -> dict:
+    """One host's answer to ``state.single ovs_mesh.managed test=True`` as a ``mesh.diff`` row.
 
-
-def _edge_colour(reports, a: str, b: str, plans: Mapping[str, HostPlan]) -> str:
-    if not reports:
-        return "gray"
-    names = {
-        a: next(t.name for t in plans[a].tunnels if t.peer == b),
-        b: next(t.name for t in plans[b].tunnels if t.peer == a),
-    }
-    worst = "green"
-    for host, port in names.items():
-        report = reports.get(host, {})
-        if "unreachable" in report or port in report.get("missing", ()):
-            return "red"
-        if port in report.get("down", {}):
-            return "red"
-        if port in report.get("drifted", {}):
-            worst = "orange"
-    return worst
+    The predicted ``changes`` (``{}`` when in sync), else ``{"error": ...}`` for a failed state
+    or ``{"unreachable": ...}`` when the minion did not answer with a state return.
+    """
+    if not isinstance(answer, Mapping) or not answer:
+        return {"unreachable": str(answer) if answer else "no answer"}
+    result = next(iter(answer.values()))
+    if not isinstance(result, Mapping):
+        return {"error": str(answer)}
+    if result.get("result") is False:
+        return {"error": result.get("comment")}
+    return dict(result.get("changes") or {})

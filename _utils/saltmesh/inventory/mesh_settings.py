@@ -1,0 +1,65 @@
+"""The ``saltmesh:mesh`` pillar: tunnel settings shared by every docker host."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from saltmesh.constants import DATAPATH_TYPES, TUNNEL_TYPES
+from saltmesh.inventory.containers import ifname
+from saltmesh.inventory.model import MeshSettings, Server, as_ip
+from saltmesh.inventory.reader import Reader
+
+_MESH_KEYS = (
+    "bridge", "name", "datapath_type", "tunnel", "key", "dst_port", "mtu", "underlay_mtu",
+    "subnet", "underlay", "options", "bfd",
+)  # fmt: skip
+
+
+def mesh_settings(r: Reader, raw: Any, servers: Mapping[str, Server]) -> MeshSettings:
+    path = "saltmesh:mesh"
+    data = r.mapping(raw, path)
+    if data is None:
+        return MeshSettings()
+    r.keys(data, _MESH_KEYS, path)
+    bridge = ifname(r, data.get("bridge", "br-mesh"), f"{path}:bridge") or "br-mesh"
+    tunnel = r.choice(data, "tunnel", path, TUNNEL_TYPES, "vxlan")
+    key_max = 2**32 - 1 if tunnel == "gre" else 2**24 - 1
+    subnet = None
+    if data.get("subnet") is not None:
+        try:
+            subnet = ipaddress.ip_network(str(data["subnet"]), strict=True)
+        except ValueError as err:
+            r.bad(f"{path}:subnet", f"{data['subnet']!r} is not a network: {err}")
+    underlay = []
+    for host, ip in sorted((r.mapping(data.get("underlay"), f"{path}:underlay") or {}).items()):
+        upath = f"{path}:underlay:{host}"
+        if host not in servers:
+            r.bad(upath, f"unknown server {host!r}")
+        elif servers[host].node_type != "docker_host":
+            r.bad(upath, f"{host!r} is a {servers[host].node_type}, not a docker_host")
+        if as_ip(str(ip)) is None:
+            r.bad(upath, f"{ip!r} is not an IP address")
+        underlay.append((host, str(ip)))
+    options = r.str_map(data, "options", path) or ()
+    reserved = {"remote_ip", "local_ip", "key", "dst_port"}
+    for k, _ in options:
+        if k in reserved:
+            r.bad(f"{path}:options:{k}", "is set by the mesh itself; use the mesh keys")
+    if tunnel == "gre" and data.get("dst_port") is not None:
+        r.bad(f"{path}:dst_port", "GRE has no destination port")
+    return MeshSettings(
+        bridge=bridge,
+        name=r.string(data, "name", path, "") or "",
+        datapath_type=r.choice(data, "datapath_type", path, DATAPATH_TYPES, "system"),
+        tunnel=tunnel,
+        key=r.integer(data, "key", path, 0, key_max),
+        dst_port=r.integer(data, "dst_port", path, 1, 65535) if tunnel != "gre" else None,
+        mtu=r.integer(data, "mtu", path, 68, 65535),
+        underlay_mtu=r.integer(data, "underlay_mtu", path, 68, 65535, 1500),
+        subnet=subnet,
+        underlay=tuple(underlay),
+        options=options,
+        bfd=r.boolean(data, "bfd", path, False),
+    )

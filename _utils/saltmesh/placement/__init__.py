@@ -1,0 +1,1 @@
+"""Container placement: which docker host runs each container, and the record of it in pillar."""

@@ -2,7 +2,7 @@
 Execution module for the OVS tunnel mesh: this minion's planned share and its actual ports.
 
 The plan comes from the ``servers`` and ``saltmesh:mesh`` pillar through the shared planner
-(:mod:`saltmesh.mesh`), the same one the ``mesh`` runner uses.
+(:mod:`saltmesh.mesh.planner`), the same one the ``mesh`` runner uses.
 
 CLI Example:
 
@@ -14,8 +14,9 @@ CLI Example:
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import inventory, mesh, meshsync
+from saltmesh import inventory
 from saltmesh.errors import SaltmeshError
+from saltmesh.mesh import planner, sync
 
 __virtualname__ = "ovs_mesh"
 
@@ -29,8 +30,8 @@ def __virtual__():
 def _plan(host=None):
     try:
         inv = inventory.parse(__pillar__)
-        host = host or mesh.host_for_minion(inv, __opts__["id"])
-        return mesh.plan_host(inv, host)
+        host = host or planner.host_for_minion(inv, __opts__["id"])
+        return planner.plan_host(inv, host)
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
 
@@ -65,7 +66,7 @@ def status(host=None):
     hp = _plan(host)
     snap = __salt__["ovs.snapshot"]()
     ports = {}
-    for name, peer in sorted(meshsync.owned_ports(snap, hp.mesh).items()):
+    for name, peer in sorted(sync.owned_ports(snap, hp.mesh).items()):
         port = snap.ports[name]
         iface = snap.interfaces.get(name)
         ports[name] = {

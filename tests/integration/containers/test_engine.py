@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import state_ret
 from tests.support import docker as d
+from tests.support.net import received
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -74,7 +75,7 @@ def test_engine_reattaches_after_restart(
     deadline = time.time() + 30
     while time.time() < deadline and attached_pid(host_b, bridge, e2) is None:
         time.sleep(0.5)
-    assert "0% packet loss" in d.docker("exec", e1, "ping", "-c", "1", "-W", "2", "10.78.0.2")
+    assert received(d.docker("exec", e1, "ping", "-c", "1", "-W", "2", "10.78.0.2")) == 1
 
     d.docker("restart", "-t", "1", e2)
     new_pid = d.inspect(e2)["State"]["Pid"]
@@ -82,7 +83,7 @@ def test_engine_reattaches_after_restart(
     while time.time() < deadline and attached_pid(host_b, bridge, e2) != new_pid:
         time.sleep(0.5)
     assert attached_pid(host_b, bridge, e2) == new_pid, "the engine did not re-attach"
-    assert "0% packet loss" in d.docker("exec", e1, "ping", "-c", "2", "-W", "2", "10.78.0.2")
+    assert received(d.docker("exec", e1, "ping", "-c", "2", "-W", "2", "10.78.0.2")) == 2
     (one,) = state_ret(
         salt_cli.run("state.sls", "containers", "queue=True", minion_tgt=engine_minion.id)
     )

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.support.lab import Lab
+from tests.support.net import dpctl_rx_packets
 from tests.support.ovs import have_ovs
 
 HOSTS = 4
@@ -58,12 +59,8 @@ class MeshLab:
         return self.salt_cli.run(ids, *args, minion_tgt="-L", **kwargs)
 
     def tunnel_rx(self, hosts) -> int:
-        total = 0
-        for h in hosts:
-            for row in h.ovs.table("Interface", "type", "statistics"):
-                if row["type"] in ("gre", "vxlan", "geneve"):
-                    total += dict(row["statistics"][1]).get("rx_packets", 0)
-        return total
+        """Packets ``hosts`` received on the underlay (tunnel traffic), from live counters."""
+        return sum(dpctl_rx_packets(h.ovs.appctl("dpctl/show", "-s"), ("eth0",)) for h in hosts)
 
     def reset(self):
         for h in self.hosts:

@@ -57,7 +57,7 @@ def assert_all_ok(results: dict[str, dict]) -> None:
 
 
 def test_mesh_data_plane(mesh_lab, tunnel):
-    hosts = mesh_lab.hosts[:3]
+    hosts = mesh_lab.hosts[:4]  # 4 hosts: a full mesh with cycles of 3 and 4
     mesh_lab.set_pillar(hosts, tunnel=tunnel)
 
     predicted = apply(mesh_lab, hosts, test=True)
@@ -75,7 +75,7 @@ def test_mesh_data_plane(mesh_lab, tunnel):
     for h in hosts:
         assert applied[h.name]["changes"] == predicted[h.name]["changes"]
         ports = tunnel_ports(h)
-        assert len(ports) == 2
+        assert len(ports) == len(hosts) - 1
         assert all(p["protected"] for p in ports.values())
         assert {p["ids"]["saltmesh-peer"] for p in ports.values()} == {
             o.name for o in hosts if o is not h
@@ -96,11 +96,12 @@ def test_mesh_data_plane(mesh_lab, tunnel):
     ]
     assert failures == []
 
-    # broadcasts do not storm: counters on the tunnels stay put once the ARP flood is over
-    hosts[0].ping("192.168.77.250", 2)  # unanswered ARP requests are flooded everywhere
+    # broadcasts do not storm: an unanswered ARP is flooded to every host once, then the
+    # tunnels go quiet (a loop would keep thousands of packets a second circulating)
+    hosts[0].ping("192.168.77.250", 2)
     time.sleep(1)
     before = mesh_lab.tunnel_rx(hosts)
-    time.sleep(2)
+    time.sleep(3)
     after = mesh_lab.tunnel_rx(hosts)
     assert after - before < 50, (before, after)
 

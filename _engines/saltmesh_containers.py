@@ -22,15 +22,15 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 try:
-    from saltmesh import docker_core
+    from saltmesh import proc
+    from saltmesh.containers import engine
 
-    HAS_CORE = docker_core.HAS_DOCKER
-except ImportError:  # core not synced yet, or no docker SDK
+    HAS_CORE = True
+except ImportError:  # core not synced yet
     HAS_CORE = False
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ __virtualname__ = "saltmesh_containers"
 
 def __virtual__():
     if not HAS_CORE:
-        return (False, "saltmesh_containers: saltmesh core or the docker Python SDK is missing")
+        return (False, "saltmesh_containers: the saltmesh core is missing (saltutil.sync_utils)")
+    if not engine.HAS_DOCKER:
+        return (False, "saltmesh_containers: the docker Python SDK is not installed")
     return __virtualname__
 
 
@@ -63,11 +65,11 @@ def reconcile(sls="containers", timeout=600):
         sls,
         "queue=True",  # wait for a state run already in progress instead of failing
     ]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    done = proc.run(argv, timeout=timeout, check=False)
     try:
-        states = json.loads(proc.stdout)["local"]
+        states = json.loads(done.stdout)["local"]
     except (ValueError, KeyError, TypeError):
-        log.error("saltmesh_containers: %s failed: %s", " ".join(argv), proc.stderr[-2000:])
+        log.error("saltmesh_containers: %s failed: %s", " ".join(argv), done.stderr[-2000:])
         return None
     if not isinstance(states, dict):
         log.error("saltmesh_containers: state.sls %s: %s", sls, states)
@@ -81,18 +83,8 @@ def reconcile(sls="containers", timeout=600):
 
 def _wait_for_start(deadline):
     """Block until a managed container starts (True) or ``deadline`` passes (False)."""
-    engine = docker_core.Engine(_opt("docker_url"))
-    try:
-        filters = {
-            "type": "container",
-            "event": "start",
-            "label": f"{docker_core.MANAGED_LABEL}=true",
-        }
-        for _event in engine.api.events(decode=True, until=int(deadline), filters=filters):
-            return True
-        return False
-    finally:
-        engine.close()
+    with engine.Engine(_opt("docker_url")) as client:
+        return client.wait_for_start(deadline)
 
 
 def _opt(key):

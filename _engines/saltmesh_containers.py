@@ -18,7 +18,6 @@ minion may still be authenticating then).
           sls: containers
 """
 
-import json
 import logging
 import os
 import shutil
@@ -27,7 +26,8 @@ import time
 
 try:
     from saltmesh import proc
-    from saltmesh.containers import engine
+    from saltmesh.containers import engine, staterun
+    from saltmesh.errors import SaltmeshError
 
     HAS_CORE = True
 except ImportError:  # core not synced yet
@@ -53,31 +53,20 @@ def _salt_call():
 
 def reconcile(sls="containers", timeout=600):
     """Run ``salt-call state.sls <sls>`` with this minion's configuration; log the outcome."""
-    argv = [
-        _salt_call(),
-        "--config-dir",
-        os.path.dirname(__opts__["conf_file"]),
-        "--out",
-        "json",
-        "--log-level",
-        "quiet",
-        "state.sls",
-        sls,
-        "queue=True",  # wait for a state run already in progress instead of failing
-    ]
+    config_dir = os.path.dirname(__opts__["conf_file"])
+    argv = staterun.salt_call_argv(_salt_call(), config_dir, sls)
     done = proc.run(argv, timeout=timeout, check=False)
     try:
-        states = json.loads(done.stdout)["local"]
-    except (ValueError, KeyError, TypeError):
+        states = staterun.parse_states(done.stdout, sls)
+    except staterun.NoStateOutput:
         log.error("saltmesh_containers: %s failed: %s", " ".join(argv), done.stderr[-2000:])
         return None
-    if not isinstance(states, dict):
-        log.error("saltmesh_containers: state.sls %s: %s", sls, states)
+    except SaltmeshError as err:
+        log.error("saltmesh_containers: %s", err)
         return None
-    for ret in states.values():
-        if ret.get("changes") or not ret.get("result"):
-            level = logging.INFO if ret.get("result") else logging.ERROR
-            log.log(level, "saltmesh_containers: %s", ret.get("comment"))
+    for succeeded, comment in staterun.notable(states):
+        level = logging.INFO if succeeded else logging.ERROR
+        log.log(level, "saltmesh_containers: %s", comment)
     return states
 
 

@@ -18,19 +18,19 @@ minion may still be authenticating then).
           sls: containers
 """
 
-import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 try:
-    from saltmesh import docker_core
+    from saltmesh import proc
+    from saltmesh.containers import engine, staterun
+    from saltmesh.errors import SaltmeshError
 
-    HAS_CORE = docker_core.HAS_DOCKER
-except ImportError:  # core not synced yet, or no docker SDK
+    HAS_CORE = True
+except ImportError:  # core not synced yet
     HAS_CORE = False
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ __virtualname__ = "saltmesh_containers"
 
 def __virtual__():
     if not HAS_CORE:
-        return (False, "saltmesh_containers: saltmesh core or the docker Python SDK is missing")
+        return (False, "saltmesh_containers: the saltmesh core is missing (saltutil.sync_utils)")
+    if not engine.HAS_DOCKER:
+        return (False, "saltmesh_containers: the docker Python SDK is not installed")
     return __virtualname__
 
 
@@ -51,48 +53,27 @@ def _salt_call():
 
 def reconcile(sls="containers", timeout=600):
     """Run ``salt-call state.sls <sls>`` with this minion's configuration; log the outcome."""
-    argv = [
-        _salt_call(),
-        "--config-dir",
-        os.path.dirname(__opts__["conf_file"]),
-        "--out",
-        "json",
-        "--log-level",
-        "quiet",
-        "state.sls",
-        sls,
-        "queue=True",  # wait for a state run already in progress instead of failing
-    ]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    config_dir = os.path.dirname(__opts__["conf_file"])
+    argv = staterun.salt_call_argv(_salt_call(), config_dir, sls)
+    done = proc.run(argv, timeout=timeout, check=False)
     try:
-        states = json.loads(proc.stdout)["local"]
-    except (ValueError, KeyError, TypeError):
-        log.error("saltmesh_containers: %s failed: %s", " ".join(argv), proc.stderr[-2000:])
+        states = staterun.parse_states(done.stdout, sls)
+    except staterun.NoStateOutput:
+        log.error("saltmesh_containers: %s failed: %s", " ".join(argv), done.stderr[-2000:])
         return None
-    if not isinstance(states, dict):
-        log.error("saltmesh_containers: state.sls %s: %s", sls, states)
+    except SaltmeshError as err:
+        log.error("saltmesh_containers: %s", err)
         return None
-    for ret in states.values():
-        if ret.get("changes") or not ret.get("result"):
-            level = logging.INFO if ret.get("result") else logging.ERROR
-            log.log(level, "saltmesh_containers: %s", ret.get("comment"))
+    for succeeded, comment in staterun.notable(states):
+        level = logging.INFO if succeeded else logging.ERROR
+        log.log(level, "saltmesh_containers: %s", comment)
     return states
 
 
 def _wait_for_start(deadline):
     """Block until a managed container starts (True) or ``deadline`` passes (False)."""
-    engine = docker_core.Engine(_opt("docker_url"))
-    try:
-        filters = {
-            "type": "container",
-            "event": "start",
-            "label": f"{docker_core.MANAGED_LABEL}=true",
-        }
-        for _event in engine.api.events(decode=True, until=int(deadline), filters=filters):
-            return True
-        return False
-    finally:
-        engine.close()
+    with engine.Engine(_opt("docker_url")) as client:
+        return client.wait_for_start(deadline)
 
 
 def _opt(key):

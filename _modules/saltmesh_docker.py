@@ -1,8 +1,8 @@
 """
 saltmesh_docker: Docker containers and images on the Docker SDK, attached to Open vSwitch.
 
-A thin wrapper over ``saltmesh.docker_core`` (the only Docker client) and ``saltmesh.attach``
-(the pipework-style OVS attachment). The ``container`` and ``image`` states call these
+A thin wrapper over the ``saltmesh.containers`` core (``engine``: the only Docker client,
+``attach``: the pipework-style OVS attachment). The ``container`` and ``image`` states call these
 ``ensure_*`` functions; each returns ``{"name", "result", "changes", "comment"}`` and changes
 nothing when ``test=True``.
 
@@ -22,25 +22,24 @@ CLI Example:
     salt docker01 saltmesh_docker.ps
 """
 
-import dataclasses
 import os
-import shutil
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import attach, docker_core, inventory
+from saltmesh import fileio, inventory
+from saltmesh.containers import attach, engine, images, labels, placed, ports, reconcile
 from saltmesh.errors import SaltmeshError
 
 __virtualname__ = "saltmesh_docker"
 
 
 def __virtual__():
-    if not docker_core.HAS_DOCKER:
+    if not engine.HAS_DOCKER:
         return (
             False,
             "saltmesh_docker: the docker Python SDK is not installed (pip install docker)",
         )
-    why = docker_core.engine_unreachable(_url())
+    why = engine.engine_unreachable(_url())
     if why:
         return (False, f"saltmesh_docker: {why}")
     return __virtualname__
@@ -60,9 +59,9 @@ def _url():
 def _engine():
     """A client; the API version found by the first one is reused (no /version per call)."""
     version = __context__.get("saltmesh_docker.api_version")
-    engine = docker_core.Engine(_url(), version=version)
-    __context__["saltmesh_docker.api_version"] = engine.version
-    return engine
+    client = engine.Engine(_url(), version=version)
+    __context__["saltmesh_docker.api_version"] = client.version
+    return client
 
 
 def lock_path():
@@ -78,31 +77,34 @@ def lock_path():
     return os.path.join(__opts__["cachedir"], "saltmesh", "containers.lock")
 
 
+def _lock(test):
+    """The host lock for writers; none in test mode (nothing is written)."""
+    return fileio.locked(None if test else lock_path())
+
+
 def _attacher(ovsdb=None, netns=None):
     return attach.Attacher(ovsdb or _opt("ovsdb"), netns or _opt("netns"))
 
 
+def _core(func, *args):
+    """Call the core; a SaltmeshError becomes CommandExecutionError."""
+    try:
+        return func(*args)
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+
+
 def _run(func):
-    """Run ``func(engine)``; its Outcome as a dict plus the API requests it took."""
-    engine = None
-    try:
-        engine = _engine()
-        outcome = func(engine)
-        if outcome.changes and "ovs.invalidate" in __salt__:
-            __salt__["ovs.invalidate"]()  # attachments wrote to OVSDB: drop the run's snapshot
-        return {**dataclasses.asdict(outcome), "api_requests": engine.requests}
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
-    finally:
-        if engine is not None:
-            engine.close()
+    """Run ``func(client)``; its Outcome as a dict plus the API requests it took."""
 
+    def go():
+        with _engine() as client:
+            outcome = func(client)
+            if outcome.changes and "ovs.invalidate" in __salt__:
+                __salt__["ovs.invalidate"]()  # attachments wrote to OVSDB: drop its snapshot
+            return {**outcome.as_dict(), "api_requests": client.requests}
 
-def _spec(name, spec):
-    try:
-        return inventory.parse_container(dict(spec or {}), f"{name}:container")
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    return _core(go)
 
 
 def ensure_running(name, spec, host=None, test=False, ovsdb=None, netns=None):
@@ -128,21 +130,12 @@ def ensure_running(name, spec, host=None, test=False, ovsdb=None, netns=None):
 
         salt docker01 saltmesh_docker.ensure_running web01 '{image: local/busybox, command: [sleep, "3600"]}'
     """
-    container = _spec(name, spec)
+    container = _core(inventory.parse_container, dict(spec or {}), f"{name}:container")
+    attacher = _attacher(ovsdb, netns) if container.networks else None
 
-    def go(engine):
-        attacher = _attacher(ovsdb, netns) if container.networks else None
-
-        def after_start(data, test_):
-            pid = int((data.get("State") or {}).get("Pid") or 0)
-            return attacher.ensure(name, container.networks, pid, test_)
-
-        if attacher is not None:
-            attacher.validate(name, container.networks)
-        with docker_core.host_lock(None if test else lock_path()):
-            return docker_core.ensure_running(
-                engine, name, container, host, test, after_start=after_start if attacher else None
-            )
+    def go(client):
+        with _lock(test):
+            return reconcile.ensure_running(client, name, container, host, test, attacher=attacher)
 
     return _run(go)
 
@@ -157,7 +150,7 @@ def ensure_stopped(name, test=False, stop_timeout=10):
 
         salt docker01 saltmesh_docker.ensure_stopped web01
     """
-    return _run(lambda engine: docker_core.ensure_stopped(engine, name, test, stop_timeout))
+    return _run(lambda client: reconcile.ensure_stopped(client, name, test, stop_timeout))
 
 
 def ensure_absent(name, test=False, ovsdb=None, netns=None):
@@ -170,26 +163,9 @@ def ensure_absent(name, test=False, ovsdb=None, netns=None):
 
         salt docker01 saltmesh_docker.ensure_absent web01
     """
-
-    def go(engine):
-        out = docker_core.ensure_absent(engine, name, test)
-        if out.result and _has_ovs():
-            attacher = _attacher(ovsdb, netns)
-            try:
-                removed = attacher.detach(attacher.ports_of(name), test)
-            except SaltmeshError:
-                if ovsdb or _opt("ovsdb"):
-                    raise
-                removed = []  # no OVS configured or running here: nothing attached
-            if removed:
-                out.changes["ports"] = {"removed": removed}
-        return out
-
-    return _run(go)
-
-
-def _has_ovs():
-    return shutil.which("ovs-vsctl") is not None
+    attacher = _attacher(ovsdb, netns) if attach.have_ovs() else None
+    required = bool(ovsdb or _opt("ovsdb"))
+    return _run(lambda client: reconcile.ensure_removed(client, name, test, attacher, required))
 
 
 def placed_host(host=None):
@@ -204,12 +180,8 @@ def placed_host(host=None):
     """
     if host:
         return host
-    try:
-        inv = inventory.parse(__pillar__)
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
-    server = inv.server_for_minion(__grains__["id"])
-    return server.name if server is not None and server.node_type == "docker_host" else None
+    inv = _core(inventory.parse, __pillar__)
+    return placed.docker_host_of(inv, __grains__["id"])
 
 
 def ensure_placed(host=None, test=False, ovsdb=None, netns=None):
@@ -227,25 +199,16 @@ def ensure_placed(host=None, test=False, ovsdb=None, netns=None):
 
         salt docker01 saltmesh_docker.ensure_placed test=True
     """
-    try:
-        inv = inventory.parse(__pillar__)
-        host, containers = docker_core.declared(inv, __grains__["id"], host)
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    minion_id = __grains__["id"]
+    inv = _core(inventory.parse, __pillar__)
+    host, containers = _core(placed.declared, inv, minion_id, host)
     if host is None:
-        return {
-            "name": __grains__["id"],
-            "result": True,
-            "changes": {},
-            "comment": f"Minion {__grains__['id']} is not a docker_host in the servers "
-            "pillar; no containers to place",
-            "api_requests": 0,
-        }
+        return {**placed.not_a_host(minion_id).as_dict(), "api_requests": 0}
+    attacher = _attacher(ovsdb, netns) if attach.have_ovs() else None
 
-    def go(engine):
-        attacher = _attacher(ovsdb, netns) if _has_ovs() else None
-        with docker_core.host_lock(None if test else lock_path()):
-            return docker_core.ensure_placed(engine, containers, host, test, attacher)
+    def go(client):
+        with _lock(test):
+            return placed.ensure_placed(client, containers, host, test, attacher)
 
     return _run(go)
 
@@ -269,7 +232,7 @@ def ensure_image(name, load=None, rootfs=None, pull="missing", test=False):
 
         salt docker01 saltmesh_docker.ensure_image local/busybox:1 rootfs=/srv/busybox.tar
     """
-    return _run(lambda engine: docker_core.ensure_image(engine, name, test, load, rootfs, pull))
+    return _run(lambda client: images.ensure_image(client, name, test, load, rootfs, pull))
 
 
 def ensure_image_absent(name, force=False, test=False):
@@ -282,7 +245,7 @@ def ensure_image_absent(name, force=False, test=False):
 
         salt docker01 saltmesh_docker.ensure_image_absent local/busybox:1
     """
-    return _run(lambda engine: docker_core.ensure_image_absent(engine, name, test, force))
+    return _run(lambda client: images.ensure_image_absent(client, name, test, force))
 
 
 def ps():
@@ -296,18 +259,11 @@ def ps():
         salt docker01 saltmesh_docker.ps
     """
 
-    def go(engine):
-        out = docker_core.Outcome("ps")
-        for summary in engine.managed():
-            labels = summary.get("Labels") or {}
-            out.changes[summary["Names"][0].lstrip("/")] = {
-                "state": summary.get("State"),
-                "image": summary.get("Image"),
-                "host": labels.get(docker_core.HOST_LABEL),
-            }
-        return out
+    def go():
+        with _engine() as client:
+            return labels.table(client.managed())
 
-    return _run(go)["changes"]
+    return _core(go)
 
 
 def attachments(name=None, ovsdb=None, netns=None):
@@ -320,8 +276,4 @@ def attachments(name=None, ovsdb=None, netns=None):
 
         salt docker01 saltmesh_docker.attachments web01
     """
-    try:
-        owned = attach.owned_ports(_attacher(ovsdb, netns).snap)
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
-    return {p: c for p, c in owned.items() if name is None or c == name}
+    return _core(lambda: ports.owned_ports(_attacher(ovsdb, netns).snap, name))

@@ -28,14 +28,10 @@ temporary container is ever created, and ``test=True`` only reads.
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import docker_core
+from saltmesh import stateret
+from saltmesh.containers import spec
 
 __virtualname__ = "container"
-
-_SPEC_KEYS = (
-    "image", "command", "entrypoint", "env", "labels", "ports", "volumes", "restart",
-    "hostname", "user", "workdir", "memory", "cpus", "networks",
-)  # fmt: skip
 
 
 def __virtual__():
@@ -45,12 +41,15 @@ def __virtual__():
 
 
 def _state(name, call, *args, **kwargs):
-    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    """Call the execution module; its outcome (or error) as a state return."""
+    test = bool(__opts__["test"])
     try:
-        out = __salt__[call](*args, test=bool(__opts__["test"]), **kwargs)
+        out = __salt__[call](*args, test=test, **kwargs)
     except CommandExecutionError as err:
-        return {**ret, "result": False, "comment": str(err)}
-    return docker_core.state_ret(name, out, bool(__opts__["test"]))
+        return stateret.failed(name, str(err))
+    return stateret.state_ret(
+        name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
+    )
 
 
 def running(
@@ -115,12 +114,9 @@ def running(
             - networks:
               - {bridge: br-mesh, ip: 192.168.77.21/24, mac: "02:77:00:00:00:21"}
     """
-    args = dict(locals())
-    if environment is not None:  # the Docker SDK's name for env
-        args["env"] = environment
-    spec = {k: args[k] for k in _SPEC_KEYS if args[k] is not None}
+    wanted = spec.spec_args(locals())  # ``environment`` is the Docker SDK's name for env
     return _state(
-        name, "saltmesh_docker.ensure_running", name, spec, host=host, ovsdb=ovsdb, netns=netns
+        name, "saltmesh_docker.ensure_running", name, wanted, host=host, ovsdb=ovsdb, netns=netns
     )
 
 

@@ -18,7 +18,7 @@ Changes are reported only when the image ID behind the name changes.
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import docker_core
+from saltmesh import stateret
 
 __virtualname__ = "image"
 
@@ -30,12 +30,15 @@ def __virtual__():
 
 
 def _state(name, call, **kwargs):
-    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    """Call the execution module; its outcome (or error) as a state return."""
+    test = bool(__opts__["test"])
     try:
-        out = __salt__[call](name, test=bool(__opts__["test"]), **kwargs)
+        out = __salt__[call](name, test=test, **kwargs)
     except CommandExecutionError as err:
-        return {**ret, "result": False, "comment": str(err)}
-    return docker_core.state_ret(name, out, bool(__opts__["test"]))
+        return stateret.failed(name, str(err))
+    return stateret.state_ret(
+        name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
+    )
 
 
 def present(name, load=None, rootfs=None, pull="missing"):
@@ -64,8 +67,7 @@ def present(name, load=None, rootfs=None, pull="missing"):
         if value and str(value).startswith("salt://"):
             cached = __salt__["cp.cache_file"](value)
             if not cached:
-                comment = f"{key}: {value} not found on the fileserver"
-                return {"name": name, "result": False, "changes": {}, "comment": comment}
+                return stateret.failed(name, f"{key}: {value} not found on the fileserver")
             value = cached
         paths[key] = value
     return _state(name, "saltmesh_docker.ensure_image", pull=pull, **paths)

@@ -1,0 +1,169 @@
+"""Access layer: pipework done right, a container's netns plugged into an OVS bridge by a veth.
+
+For each ``NetworkAttachment`` of a running container:
+
+* host side ``vsm<12 hex>`` (:mod:`~saltmesh.containers.names`), created in the namespace where
+  ovs-vswitchd runs (``netns``; ``None`` = root namespace) and added to the bridge as a port
+  whose ``external_ids`` name the container and interface (:mod:`~saltmesh.containers.ports`);
+* container side created as ``vsp<12 hex>`` directly in the container's netns, then renamed to
+  the declared interface and given its MAC, address, MTU, default route; transmit checksum
+  offload is switched off there (userspace OVS forwards unfinished checksums: TCP dies).
+
+Whether an attachment is intact is read without entering the container. A ``docker restart``
+changes the PID and destroys the veth, so the next run re-attaches. Ports carrying our
+``external_ids`` whose container is gone (or no longer belongs here) are orphans and are removed.
+
+All OVSDB access goes through :mod:`saltmesh.ovsdb` / :mod:`saltmesh.ovsdiff`; processes are
+argument lists (``ip``, ``nsenter``, ``ethtool``) run by :mod:`saltmesh.proc`, never a shell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from saltmesh import ovsdiff, proc
+from saltmesh.containers.iproute import inside_batch, ip, link_names, veth_add
+from saltmesh.containers.names import host_ifname, peer_ifname
+from saltmesh.containers.ports import EXT_IFACE, check, describe, owned_ports, port_spec
+from saltmesh.errors import CommandError, SaltmeshError
+from saltmesh.inventory import NetworkAttachment
+from saltmesh.ovsdb import VSCTL, Ovsdb, Snapshot
+
+Runner = Callable[[Sequence[str], str | None], str]
+
+
+def run(argv: Sequence[str], stdin: str | None = None) -> str:
+    """Run ``argv`` (no shell); return stdout or raise CommandError (also on a timeout)."""
+    return proc.output(argv, stdin=stdin)
+
+
+def have_ovs() -> bool:
+    """Whether the Open vSwitch client is installed here."""
+    return shutil.which(VSCTL) is not None
+
+
+class Attacher:
+    """Attachments on one Docker host: its OVSDB and the netns where ovs-vswitchd runs.
+
+    Reads happen once and lazily (one ovs-vsctl snapshot, one link listing), so checking N
+    containers costs the same as checking one.
+    """
+
+    def __init__(self, ovsdb: str | None = None, netns: str | None = None, runner: Runner = run):
+        self.ovsdb = Ovsdb(ovsdb)
+        self.netns = netns or None
+        self.run = runner
+        self._snap: Snapshot | None = None
+        self._links: set[str] | None = None
+
+    # -- reads
+    @property
+    def snap(self) -> Snapshot:
+        if self._snap is None:
+            self._snap = self.ovsdb.snapshot()
+        return self._snap
+
+    @property
+    def links(self) -> set[str]:
+        if self._links is None:
+            if self.netns is None:
+                self._links = set(os.listdir("/sys/class/net"))
+            else:
+                self._links = link_names(self.run(ip(self.netns, "-o", "link", "show"), None))
+        return self._links
+
+    def ports_of(self, container: str) -> list[str]:
+        """The OVS ports attaching ``container``."""
+        return list(owned_ports(self.snap, container))
+
+    # -- planning
+    def validate(self, container: str, networks: Iterable[NetworkAttachment]) -> None:
+        for net in networks:
+            if net.bridge not in self.snap.bridges:
+                raise SaltmeshError(
+                    f"container {container}: bridge {net.bridge} does not exist on this host's "
+                    f"Open vSwitch ({self.ovsdb.db or 'default socket'})"
+                )
+
+    def pending(
+        self, container: str, networks: Iterable[NetworkAttachment], pid: int
+    ) -> list[tuple[NetworkAttachment, str]]:
+        """Attachments to (re)do, with the reason (pid 0: not started yet, in test mode)."""
+        out = []
+        for net in networks:
+            reason = check(container, net, pid, self.snap, self.links)
+            if reason:
+                out.append((net, reason))
+        return out
+
+    # -- writes
+    def ensure(
+        self, container: str, networks: Sequence[NetworkAttachment], pid: int, test: bool
+    ) -> dict[str, Any]:
+        """Attach what is missing; return ``{interface: {"old": reason, "new": settings}}``."""
+        self.validate(container, networks)
+        changes: dict[str, Any] = {}
+        declared = {host_ifname(container, net.interface) for net in networks}
+        stale = [p for p in self.ports_of(container) if p not in declared]
+        for port in stale:  # an interface dropped from the declaration
+            iface = self.snap.ports[port].external_ids.get(EXT_IFACE, port)
+            changes[iface] = {"old": "attached", "new": None}
+        self.detach(stale, test)
+        for net, reason in self.pending(container, networks, pid):
+            changes[net.interface] = {"old": reason, "new": describe(net)}
+            if not test:
+                self._attach(container, net, pid)
+        return changes
+
+    def _drop_port(self, name: str) -> None:
+        clauses, _ = ovsdiff.remove_port(name, self.snap)
+        self.ovsdb.transact(clauses)
+        ports = {k: v for k, v in self.snap.ports.items() if k != name}
+        ifaces = {k: v for k, v in self.snap.interfaces.items() if k != name}
+        self._snap = dataclasses.replace(self.snap, ports=ports, interfaces=ifaces)
+
+    def _attach(self, container: str, net: NetworkAttachment, pid: int) -> None:
+        if not pid:
+            raise SaltmeshError(f"container {container} is not running; cannot attach it")
+        host, peer = host_ifname(container, net.interface), peer_ifname(container, net.interface)
+        if host in self.snap.ports:  # a stale row (restart): delete first, in its own txn
+            self._drop_port(host)
+        if host in self.links:
+            self.run(ip(self.netns, "link", "del", host), None)
+            self.links.discard(host)
+        self.run(veth_add(self.netns, host, peer, net.mtu, pid), None)
+        self.links.add(host)
+        nsenter = ["nsenter", "-t", str(pid), "-n"]
+        self.run([*nsenter, "ip", "-batch", "-"], inside_batch(peer, net))
+        if shutil.which("ethtool"):
+            self.run([*nsenter, "ethtool", "-K", net.interface, "tx", "off"], None)
+        self.run(ip(self.netns, "link", "set", "dev", host, "up"), None)
+        clauses, _ = ovsdiff.diff_port(port_spec(container, net, pid), self.snap)
+        self.ovsdb.transact(clauses)
+        self._snap = None  # re-read lazily if another container needs it
+
+    def detach(self, ports: Iterable[str], test: bool) -> list[str]:
+        """Remove our ports (and their host veths); returns the names removed."""
+        removed = []
+        for name in sorted(set(ports)):
+            if name not in self.snap.ports:
+                continue
+            removed.append(name)
+            if test:
+                continue
+            self._drop_port(name)
+            if name in self.links:
+                with contextlib.suppress(CommandError):  # vanished with its container
+                    self.run(ip(self.netns, "link", "del", name), None)
+                self.links.discard(name)
+        return removed
+
+    def prune(self, keep: Mapping[str, Iterable[str]] | set[str], test: bool) -> list[str]:
+        """Remove owned ports whose container is not in ``keep`` (container names)."""
+        keep = set(keep)
+        return self.detach([p for p, c in owned_ports(self.snap).items() if c not in keep], test)

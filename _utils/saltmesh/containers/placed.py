@@ -1,0 +1,144 @@
+"""A whole docker host: run exactly the containers the inventory places on it.
+
+Reads: one container listing, one inspect per declared container that exists, one image inspect
+per distinct image, one OVS snapshot. Every read and check happens before the first write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from saltmesh.containers.engine import Engine
+from saltmesh.containers.labels import is_managed, strays, summary_name
+from saltmesh.containers.outcome import Outcome
+from saltmesh.containers.reconcile import ensure_absent, ensure_running
+from saltmesh.errors import CommandError, SaltmeshError
+from saltmesh.inventory import ContainerSpec, Inventory
+
+
+def docker_host_of(inv: Inventory, minion_id: str) -> str | None:
+    """The name of the docker_host whose ``minion_id`` is ``minion_id``, or None."""
+    server = inv.server_for_minion(minion_id)
+    if server is None or server.node_type != "docker_host":
+        return None
+    return server.name
+
+
+def declared(
+    inv: Inventory, minion_id: str, host: str | None = None
+) -> tuple[str | None, dict[str, ContainerSpec]]:
+    """This minion's docker host (or ``host``) and the containers whose parent it is.
+
+    ``(None, {})`` when the minion is no docker_host in the inventory.
+    """
+    if host is None:
+        host = docker_host_of(inv, minion_id)
+        if host is None:
+            return None, {}
+    elif host not in inv.servers or inv.servers[host].node_type != "docker_host":
+        raise SaltmeshError(f"{host} is not a docker_host in the servers pillar")
+    return host, {s.name: s.container for s in inv.containers_on(host) if s.container}
+
+
+def not_a_host(minion_id: str) -> Outcome:
+    """The (successful, empty) outcome of placing containers on a minion that hosts none."""
+    return Outcome(
+        minion_id,
+        comment=f"Minion {minion_id} is not a docker_host in the servers pillar; "
+        "no containers to place",
+    )
+
+
+def _problems(
+    listing: Mapping[str, Mapping[str, Any]], containers: Mapping[str, ContainerSpec], attacher
+) -> list[str]:
+    """Why nothing may be touched: foreign containers under declared names, missing bridges."""
+    problems = [
+        f"container {name} exists but is not managed by saltmesh"
+        for name in sorted(containers)
+        if name in listing and not is_managed(listing[name])
+    ]
+    if attacher is not None:
+        for name, spec in sorted(containers.items()):
+            try:
+                attacher.validate(name, spec.networks)
+            except SaltmeshError as err:
+                problems.append(str(err))
+    return problems
+
+
+def _prune(attacher, containers: Mapping[str, ContainerSpec], test: bool) -> list[str]:
+    """OVS ports of containers not declared here, removed; none when OVS is not needed."""
+    try:
+        return attacher.prune(set(containers), test)
+    except CommandError:
+        if any(spec.networks for spec in containers.values()):
+            raise
+        return []  # no container needs OVS and none is reachable: nothing to prune
+
+
+def _comment(
+    host: str, declared_count: int, changed: list[str], failures: list[str], test: bool
+) -> str:
+    """The comment of a placement run."""
+    parts = [f"{declared_count} containers declared for {host}"]
+    if changed:
+        parts.append(f"{'would change' if test else 'changed'}: {', '.join(sorted(changed))}")
+    else:
+        parts.append("all as requested")
+    if failures:
+        parts.append("FAILED: " + "; ".join(failures))
+    return "; ".join(parts)
+
+
+def ensure_placed(
+    engine: Engine,
+    containers: Mapping[str, ContainerSpec],
+    host: str,
+    test: bool,
+    attacher: Any = None,
+) -> Outcome:
+    """Run exactly ``containers`` (name -> spec) on docker host ``host``.
+
+    Managed containers labelled with ``host`` that are not declared are removed, and so are
+    OVS ports of containers not declared here.
+    """
+    out = Outcome(host)
+    listing = {summary_name(s): s for s in engine.call("containers", all=True)}
+    problems = _problems(listing, containers, attacher)
+    if problems:
+        out.result = False
+        out.comment = "Nothing changed: " + "; ".join(problems)
+        return out
+
+    failures = []
+    found = engine.inspect_containers([name for name in sorted(containers) if name in listing])
+    for image in sorted({spec.image for spec in containers.values()}):
+        engine.inspect_image(image)  # cached for ensure_running
+    for name, spec in sorted(containers.items()):
+        try:
+            one = ensure_running(engine, name, spec, host, test, found.get(name), attacher)
+        except SaltmeshError as err:
+            failures.append(f"{name}: {err}")
+            continue
+        if not one.result:
+            failures.append(one.comment)
+        if one.changes:
+            out.changes[name] = one.changes
+    for name in strays(listing, containers, host):
+        stray = listing[name]
+        inspect = {"Id": stray["Id"], "Config": {"Labels": stray.get("Labels") or {}}}
+        try:
+            one = ensure_absent(engine, name, test, inspect=inspect)
+        except SaltmeshError as err:
+            failures.append(f"{name}: {err}")
+            continue
+        out.changes[name] = one.changes
+    if attacher is not None:
+        removed = _prune(attacher, containers, test)
+        if removed:
+            out.changes["orphan_ports"] = {"removed": removed}
+    out.result = not failures
+    out.comment = _comment(host, len(containers), list(out.changes), failures, test)
+    return out

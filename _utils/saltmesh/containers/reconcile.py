@@ -1,0 +1,187 @@
+"""One container on one engine: make it run a spec, stop it, remove it; change only diffs.
+
+Reads are bounded: one ``/containers/<name>/json`` (unless the caller already has it) and one
+``/images/<name>/json``. Nothing is written, and no temporary container is ever created,
+unless a compared field differs; ``test`` mode never writes. Only containers labelled
+``saltmesh.managed=true`` are touched.
+
+The OVS side is an ``attacher`` (:class:`saltmesh.containers.attach.Attacher` or anything with
+its ``validate``/``ensure``/``ports_of``/``detach`` methods).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from saltmesh.containers.engine import Engine, EngineError
+from saltmesh.containers.images import pull_image
+from saltmesh.containers.labels import is_managed
+from saltmesh.containers.outcome import Outcome, would
+from saltmesh.containers.spec import create_kwargs, diff_container, update_kwargs
+from saltmesh.errors import SaltmeshError
+from saltmesh.inventory import ContainerSpec
+
+ACTIVE = ("running", "paused", "restarting")
+
+
+def state_of(inspect: Mapping[str, Any] | None) -> str | None:
+    """The container's status (``running``, ``exited``...), None when it does not exist."""
+    return None if inspect is None else (inspect.get("State") or {}).get("Status")
+
+
+def pid_of(inspect: Mapping[str, Any]) -> int:
+    """The container's PID 1 as the host sees it; 0 when it is not running."""
+    return int((inspect.get("State") or {}).get("Pid") or 0)
+
+
+def _foreign(out: Outcome, inspect: Mapping[str, Any] | None, comment: str) -> bool:
+    """Fail ``out`` with ``comment`` when ``inspect`` is a container saltmesh does not own."""
+    if inspect is None or is_managed(inspect):
+        return False
+    out.result = False
+    out.comment = comment
+    return True
+
+
+def _ours(out: Outcome, inspect: Mapping[str, Any] | None, missing: str, action: str) -> bool:
+    """Whether ``inspect`` is a container saltmesh may change; else ``out`` says why not."""
+    if inspect is None:
+        out.comment = missing
+        return False
+    refusal = f"Container {out.name} is not managed by saltmesh; not {action}"
+    return not _foreign(out, inspect, refusal)
+
+
+def resolve_image(engine: Engine, spec: ContainerSpec, test: bool) -> tuple[dict | None, str]:
+    """Image inspect data for spec.image; pulls it when missing (not in test mode)."""
+    image = engine.inspect_image(spec.image)
+    if image is not None or test:
+        return image, ""
+    pull_image(engine, spec.image)
+    image = engine.inspect_image(spec.image, cached=False)
+    if image is None:
+        raise EngineError(f"image {spec.image} is still missing after a pull")
+    return image, f"pulled image {spec.image}"
+
+
+def ensure_running(
+    engine: Engine,
+    name: str,
+    spec: ContainerSpec,
+    host: str | None = None,
+    test: bool = False,
+    inspect: Mapping[str, Any] | None | bool = False,
+    attacher: Any = None,
+) -> Outcome:
+    """Make container ``name`` run ``spec``. ``inspect=False`` means: not read yet.
+
+    With an ``attacher`` and networks in the spec, the bridges are checked before anything is
+    written, and the OVS attachment is restored once the container runs (or would); its
+    changes are merged under ``networks``.
+    """
+    out = Outcome(name)
+    attach = attacher is not None and bool(spec.networks)
+    if attach:
+        attacher.validate(name, spec.networks)
+    if inspect is False:
+        inspect = engine.inspect_container(name)
+    refusal = f"A container named {name} exists but is not managed by saltmesh; not touched"
+    if _foreign(out, inspect, refusal):
+        return out
+    image, pulled = resolve_image(engine, spec, test)
+    notes = [pulled] if pulled else []
+    if inspect is not None:
+        diff = diff_container(spec, host, inspect, image)
+        if image is None:  # test mode, image not pulled yet: assume it will differ
+            diff.recreate["image"] = {"old": inspect.get("Image"), "new": spec.image}
+        if diff.recreate:
+            out.changes.update(diff.changes)
+            notes.append(f"recreated ({', '.join(sorted(diff.recreate))} differ)")
+            if not test:
+                engine.call("remove_container", inspect["Id"], force=True, v=False)
+            inspect = None
+        elif diff.update:
+            out.changes.update(diff.update)
+            notes.append(f"updated in place ({', '.join(sorted(diff.update))})")
+            if not test:
+                engine.call("update_container", inspect["Id"], **update_kwargs(spec, diff.update))
+    if inspect is None:
+        if not out.changes:
+            out.changes["created"] = name
+            notes.append("created")
+        if not test:
+            created = engine.call("create_container", **create_kwargs(name, spec, host))
+            engine.call("start", created["Id"])
+            inspect = engine.inspect_container(created["Id"])
+        else:
+            inspect = {"Id": None, "Name": f"/{name}", "State": {"Status": "created", "Pid": 0}}
+    status = state_of(inspect)
+    if status != "running" and inspect.get("Id"):
+        out.changes.setdefault("state", {"old": status, "new": "running"})
+        notes.append("started")
+        if not test:
+            engine.call("start", inspect["Id"])
+            inspect = engine.inspect_container(inspect["Id"])
+    if attach:
+        net_changes = attacher.ensure(name, spec.networks, pid_of(inspect), test)
+        if net_changes:
+            out.changes["networks"] = net_changes
+            notes.append(f"network attachment {would(test)}restored")
+    if out.changes:
+        out.comment = f"Container {name} {would(test)}" + "; ".join(notes)
+    else:
+        out.comment = f"Container {name} is running as requested"
+    return out
+
+
+def ensure_stopped(engine: Engine, name: str, test: bool, stop_timeout: int = 10) -> Outcome:
+    out = Outcome(name)
+    inspect = engine.inspect_container(name)
+    if not _ours(out, inspect, f"Container {name} does not exist", "touched"):
+        return out
+    status = state_of(inspect)
+    if status in ACTIVE:
+        out.changes["state"] = {"old": status, "new": "exited"}
+        if not test:
+            engine.call("stop", inspect["Id"], timeout=stop_timeout)
+        out.comment = f"Container {name} {would(test)}stopped"
+    else:
+        out.comment = f"Container {name} is already {status}"
+    return out
+
+
+def ensure_absent(engine: Engine, name: str, test: bool, inspect: Any = False) -> Outcome:
+    """Remove container ``name`` if saltmesh manages it. ``inspect=False`` means: not read yet."""
+    out = Outcome(name)
+    if inspect is False:
+        inspect = engine.inspect_container(name)
+    if not _ours(out, inspect, f"Container {name} is absent", "removed"):
+        return out
+    out.changes["removed"] = name
+    if not test:
+        engine.call("remove_container", inspect["Id"], force=True, v=False)
+    out.comment = f"Container {name} {would(test)}removed"
+    return out
+
+
+def ensure_removed(
+    engine: Engine, name: str, test: bool, attacher: Any = None, ovs_required: bool = False
+) -> Outcome:
+    """``ensure_absent``, then remove the container's OVS ports (reported under ``ports``).
+
+    Unless ``ovs_required`` (an OVSDB was configured), an OVS that cannot be reached means
+    nothing is attached here.
+    """
+    out = ensure_absent(engine, name, test)
+    if not out.result or attacher is None:
+        return out
+    try:
+        removed = attacher.detach(attacher.ports_of(name), test)
+    except SaltmeshError:
+        if ovs_required:
+            raise
+        removed = []
+    if removed:
+        out.changes["ports"] = {"removed": removed}
+    return out

@@ -1,0 +1,205 @@
+"""A ContainerSpec in Docker's terms (pure): compare it with an inspect, build API arguments.
+
+Only what the spec sets is compared (``None`` = not managed). Memory, CPUs and the restart
+policy can be updated in place; any other difference recreates the container, and the change
+record names the fields that forced it: ``{field: {"old": ..., "new": ...}}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from saltmesh.containers.labels import managed_labels
+from saltmesh.inventory import ContainerSpec
+
+IN_PLACE = ("memory", "cpus", "restart")
+CPU_PERIOD = 100_000
+SPEC_KEYS = tuple(f.name for f in dataclasses.fields(ContainerSpec))
+
+
+def spec_args(args: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``container:`` mapping from state arguments: the spec keys that are set.
+
+    ``environment`` (the Docker SDK's name) stands for ``env``.
+    """
+    args = dict(args)
+    if args.get("environment") is not None:
+        args["env"] = args["environment"]
+    return {key: args[key] for key in SPEC_KEYS if args.get(key) is not None}
+
+
+def _split_port(container_port: str) -> str:
+    return container_port if "/" in container_port else f"{container_port}/tcp"
+
+
+def _bindings(ports: tuple[tuple[str, str], ...]) -> dict[str, list[dict[str, str]]]:
+    out: dict[str, list[dict[str, str]]] = {}
+    for cport, host in ports:
+        host_ip, _, host_port = str(host).rpartition(":")
+        out.setdefault(_split_port(cport), []).append({"HostIp": host_ip, "HostPort": host_port})
+    return out
+
+
+def _norm_bindings(bindings: Mapping[str, Any] | None) -> list[str]:
+    return sorted(
+        f"{cport}->{b.get('HostIp') or ''}:{b.get('HostPort') or ''}"
+        for cport, items in (bindings or {}).items()
+        for b in items or ()
+    )
+
+
+def _env_dict(env: list[str] | None) -> dict[str, str]:
+    return dict(item.split("=", 1) if "=" in item else (item, "") for item in env or ())
+
+
+def _restart_policy(name: str | None) -> dict[str, Any]:
+    return {"Name": name or "no", "MaximumRetryCount": 0}
+
+
+def _cpu_quota(cpus: float | None) -> int:
+    return int(round((cpus or 0) * CPU_PERIOD))
+
+
+def desired_values(spec: ContainerSpec, host: str | None, image_id: str | None) -> dict[str, Any]:
+    """The comparable form of every field the spec sets (unset fields are absent)."""
+    want: dict[str, Any] = {"image": image_id or spec.image}
+    if spec.command is not None:
+        want["command"] = list(spec.command)
+    if spec.entrypoint is not None:
+        want["entrypoint"] = list(spec.entrypoint)
+    if spec.env is not None:
+        want["env"] = dict(spec.env)
+    want["labels"] = managed_labels(spec, host)
+    if spec.ports is not None:
+        want["ports"] = _norm_bindings(_bindings(spec.ports))
+    if spec.volumes is not None:
+        want["volumes"] = sorted(spec.volumes)
+    for key in ("hostname", "user", "workdir", "memory", "cpus"):
+        if getattr(spec, key) is not None:
+            want[key] = getattr(spec, key)
+    if spec.restart is not None:
+        want["restart"] = spec.restart or "no"
+    if spec.networks:
+        want["network_mode"] = "none"
+    return want
+
+
+def actual_values(
+    spec: ContainerSpec,
+    host: str | None,
+    inspect: Mapping[str, Any],
+    image: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The comparable form of the container's fields, for the keys ``desired_values`` returns."""
+    cfg = inspect.get("Config") or {}
+    hcfg = inspect.get("HostConfig") or {}
+    img_cfg = (image or {}).get("Config") or {}
+    have: dict[str, Any] = {"image": inspect.get("Image")}
+    have["command"] = list(cfg.get("Cmd") or [])
+    have["entrypoint"] = list(cfg.get("Entrypoint") or [])
+    env = _env_dict(cfg.get("Env"))
+    image_env = _env_dict(img_cfg.get("Env"))
+    if spec.env is not None:
+        # keys we set must match; any other key must be the image's own value
+        wanted = dict(spec.env)
+        have["env"] = {k: v for k, v in env.items() if k in wanted or image_env.get(k) != v}
+    wanted_labels = managed_labels(spec, host)
+    image_labels = img_cfg.get("Labels") or {}
+    labels = {
+        k: v
+        for k, v in (cfg.get("Labels") or {}).items()
+        if k in wanted_labels or image_labels.get(k) != v
+    }
+    if spec.labels is None:  # only our own labels are managed
+        labels = {k: v for k, v in labels.items() if k.startswith("saltmesh.")}
+    have["labels"] = labels
+    have["ports"] = _norm_bindings(hcfg.get("PortBindings"))
+    have["volumes"] = sorted(hcfg.get("Binds") or [])
+    have["hostname"] = cfg.get("Hostname")
+    have["user"] = cfg.get("User")
+    have["workdir"] = cfg.get("WorkingDir")
+    have["memory"] = hcfg.get("Memory") or None
+    quota, period = hcfg.get("CpuQuota") or 0, hcfg.get("CpuPeriod") or CPU_PERIOD
+    have["cpus"] = round(quota / period, 3) if quota > 0 else None
+    have["restart"] = (hcfg.get("RestartPolicy") or {}).get("Name") or "no"
+    have["network_mode"] = hcfg.get("NetworkMode")
+    return have
+
+
+@dataclass
+class ContainerDiff:
+    recreate: dict[str, dict[str, Any]] = field(default_factory=dict)
+    update: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def changes(self) -> dict[str, dict[str, Any]]:
+        return {**self.update, **self.recreate}
+
+
+def diff_container(
+    spec: ContainerSpec,
+    host: str | None,
+    inspect: Mapping[str, Any],
+    image: Mapping[str, Any] | None,
+) -> ContainerDiff:
+    """Which set fields differ, split into in-place updates and recreate reasons."""
+    want = desired_values(spec, host, (image or {}).get("Id"))
+    have = actual_values(spec, host, inspect, image)
+    out = ContainerDiff()
+    for key, value in want.items():
+        if have.get(key) != value:
+            target = out.update if key in IN_PLACE else out.recreate
+            target[key] = {"old": have.get(key), "new": value}
+    return out
+
+
+def update_kwargs(spec: ContainerSpec, update: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of ``APIClient.update_container`` for the in-place fields in ``update``."""
+    kwargs: dict[str, Any] = {}
+    if "memory" in update:
+        kwargs.update(mem_limit=spec.memory, memswap_limit=-1)
+    if "cpus" in update:
+        kwargs.update(cpu_period=CPU_PERIOD, cpu_quota=_cpu_quota(spec.cpus))
+    if "restart" in update:
+        kwargs["restart_policy"] = _restart_policy(spec.restart)
+    return kwargs
+
+
+def create_kwargs(name: str, spec: ContainerSpec, host: str | None) -> dict[str, Any]:
+    """The arguments of ``APIClient.create_container`` for ``spec``."""
+    host_config: dict[str, Any] = {}
+    if spec.volumes is not None:
+        host_config["Binds"] = list(spec.volumes)
+    if spec.ports is not None:
+        host_config["PortBindings"] = _bindings(spec.ports)
+    if spec.restart is not None:
+        host_config["RestartPolicy"] = _restart_policy(spec.restart)
+    if spec.memory is not None:
+        host_config.update(Memory=spec.memory, MemorySwap=-1)
+    if spec.cpus is not None:
+        host_config.update(CpuPeriod=CPU_PERIOD, CpuQuota=_cpu_quota(spec.cpus))
+    if spec.networks:
+        host_config["NetworkMode"] = "none"
+    kwargs: dict[str, Any] = {
+        "image": spec.image,
+        "name": name,
+        "detach": True,
+        "labels": managed_labels(spec, host),
+        "host_config": host_config,
+        "use_config_proxy": False,
+    }
+    if spec.command is not None:
+        kwargs["command"] = list(spec.command)
+    if spec.entrypoint is not None:
+        kwargs["entrypoint"] = list(spec.entrypoint)
+    if spec.env is not None:
+        kwargs["environment"] = [f"{k}={v}" for k, v in spec.env]
+    if spec.ports is not None:
+        kwargs["ports"] = sorted({tuple(_split_port(p).split("/")) for p, _ in spec.ports})
+    for key, arg in (("hostname", "hostname"), ("user", "user"), ("workdir", "working_dir")):
+        if getattr(spec, key) is not None:
+            kwargs[arg] = getattr(spec, key)
+    return kwargs

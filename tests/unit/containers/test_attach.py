@@ -1,0 +1,155 @@
+"""The Attacher over a recording runner and an in-memory OVSDB: what it runs, in which order."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from saltmesh import proc
+from saltmesh.containers import attach, names, ports
+from saltmesh.errors import CommandError, SaltmeshError
+from saltmesh.ovsdb import Bridge, Interface, Port, Snapshot
+from tests.unit.containers.fakes import spec
+
+NET = spec(networks=[{"bridge": "br0", "ip": "10.0.0.2/24", "mtu": 1450}]).networks
+
+
+class FakeOvsdb:
+    db = None
+
+    def __init__(self, snap):
+        self.snap = snap
+        self.transactions = []
+
+    def snapshot(self):
+        return self.snap
+
+    def transact(self, clauses):
+        self.transactions.append([list(c) for c in clauses])
+
+
+class Runner:
+    def __init__(self, links=(), fail=()):
+        self.calls = []
+        self.links = set(links)
+        self.fail = set(fail)
+
+    def __call__(self, argv, stdin):
+        self.calls.append((list(argv), stdin))
+        if argv[-1] in self.fail:
+            raise CommandError(list(argv), 1, "Cannot find device")
+        if argv[-3:] == ["-o", "link", "show"]:
+            return "".join(f"{i}: {n}: <UP> mtu 1500\n" for i, n in enumerate(self.links, 1))
+        return ""
+
+
+def owned(container, interface, pid=42):
+    name = names.host_ifname(container, interface)
+    same = [n for n in NET if n.interface == interface]  # as declared: only the PID may differ
+    net = (
+        same[0] if same else spec(networks=[{"bridge": "br0", "interface": interface}]).networks[0]
+    )
+    ext = ports.port_spec(container, net, pid).iface_external_ids
+    port = Port(name, f"p-{name}", bridge="br0", external_ids={ports.EXT_CONTAINER: container,
+                                                               ports.EXT_IFACE: interface})  # fmt: skip
+    return port, Interface(name, f"i-{name}", external_ids=dict(ext), port=name)
+
+
+def attacher(*rows, links=(), fail=()):
+    snap = Snapshot(
+        bridges={"br0": Bridge("br0", "b0", ports=tuple(p.name for p, _ in rows))},
+        ports={p.name: p for p, _ in rows},
+        interfaces={i.name: i for _, i in rows},
+    )
+    a = attach.Attacher(netns="hostA", runner=Runner(links, fail))
+    a.ovsdb = FakeOvsdb(snap)
+    return a
+
+
+@pytest.fixture(autouse=True)
+def _no_ethtool(monkeypatch):
+    monkeypatch.setattr(attach.shutil, "which", lambda name: None)
+
+
+def test_validate_names_the_missing_bridge():
+    a = attacher()
+    a.validate("web01", NET)
+    other = spec(networks=[{"bridge": "br-x"}]).networks
+    with pytest.raises(SaltmeshError, match="bridge br-x does not exist .*default socket"):
+        a.validate("web01", other)
+
+
+def test_test_mode_only_reads():
+    a = attacher()
+    changes = a.ensure("web01", NET, 0, test=True)
+    assert changes == {"eth0": {"old": "not attached", "new": ports.describe(NET[0])}}
+    assert [argv for argv, _ in a.run.calls] == [["ip", "-n", "hostA", "-o", "link", "show"]]
+    assert a.ovsdb.transactions == []
+
+
+def test_attach_runs_veth_nsenter_and_one_transaction():
+    a = attacher()
+    changes = a.ensure("web01", NET, 42, test=False)
+    assert list(changes) == ["eth0"]
+    host, peer = names.host_ifname("web01", "eth0"), names.peer_ifname("web01", "eth0")
+    argvs = [argv for argv, _ in a.run.calls]
+    assert argvs[1][:6] == ["ip", "-n", "hostA", "link", "add", host]
+    assert argvs[1][-6:] == ["name", peer, "mtu", "1450", "netns", "42"]
+    assert argvs[2] == ["nsenter", "-t", "42", "-n", "ip", "-batch", "-"]
+    assert a.run.calls[2][1].startswith(f"link set dev {peer} name eth0\n")
+    assert argvs[3] == ["ip", "-n", "hostA", "link", "set", "dev", host, "up"]
+    (txn,) = a.ovsdb.transactions
+    assert txn[0][:3] == ["add-port", "br0", host]
+
+
+def test_restart_replaces_stale_port_and_veth():
+    a = attacher(owned("web01", "eth0", pid=41), links=[names.host_ifname("web01", "eth0")])
+    assert a.ensure("web01", NET, 42, test=False)["eth0"]["old"] == "container restarted"
+    host = names.host_ifname("web01", "eth0")
+    assert a.ovsdb.transactions[0] == [["del-port", "br0", host]]
+    assert ["ip", "-n", "hostA", "link", "del", host] in [argv for argv, _ in a.run.calls]
+    assert len(a.ovsdb.transactions) == 2
+
+
+def test_not_running_cannot_be_attached():
+    with pytest.raises(SaltmeshError, match="not running"):
+        attacher().ensure("web01", NET, 0, test=False)
+
+
+def test_dropped_interface_is_detached():
+    host0 = names.host_ifname("web01", "eth0")
+    a = attacher(owned("web01", "eth0"), owned("web01", "eth1"), links=[host0])
+    changes = a.ensure("web01", NET, 42, test=False)
+    assert changes == {"eth1": {"old": "attached", "new": None}}
+    assert a.ovsdb.transactions == [[["del-port", "br0", names.host_ifname("web01", "eth1")]]]
+
+
+def test_prune_and_detach():
+    keep, gone = owned("web01", "eth0"), owned("ghost", "eth0")
+    a = attacher(keep, gone, links=[gone[0].name], fail=[gone[0].name])
+    assert a.prune({"web01"}, test=True) == [gone[0].name]
+    assert a.ovsdb.transactions == []
+    assert a.prune({"web01"}, test=False) == [gone[0].name]  # link del failing is fine
+    assert a.ovsdb.transactions == [[["del-port", "br0", gone[0].name]]]
+    assert a.ports_of("ghost") == [] and a.ports_of("web01") == [keep[0].name]
+    assert a.detach(["nosuchport"], test=False) == []
+
+
+def test_run_failures_are_command_errors(monkeypatch):
+    with pytest.raises(CommandError, match="not found"):
+        attach.run(["saltmesh-no-such-binary"])
+
+    def hang(*args, **kwargs):
+        raise subprocess.TimeoutExpired(args[0], 30)
+
+    monkeypatch.setattr(attach.shutil, "which", lambda name: "/bin/" + name)
+    monkeypatch.setattr(proc.subprocess, "run", hang)
+    with pytest.raises(CommandError, match="timed out"):
+        attach.run(["ip", "link", "show"])
+
+
+def test_have_ovs(monkeypatch):
+    assert attach.have_ovs() is False  # ``which`` finds nothing here
+    monkeypatch.setattr(attach.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert attach.have_ovs() is True

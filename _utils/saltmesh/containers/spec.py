@@ -7,17 +7,16 @@ record names the fields that forced it: ``{field: {"old": ..., "new": ...}}``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from saltmesh.containers.labels import managed_labels
 from saltmesh.inventory import ContainerSpec
+from saltmesh.inventory.model import CONTAINER_KEYS
 
 IN_PLACE = ("memory", "cpus", "restart")
 CPU_PERIOD = 100_000
-SPEC_KEYS = tuple(f.name for f in dataclasses.fields(ContainerSpec))
 
 
 def spec_args(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,7 +27,7 @@ def spec_args(args: Mapping[str, Any]) -> dict[str, Any]:
     args = dict(args)
     if args.get("environment") is not None:
         args["env"] = args["environment"]
-    return {key: args[key] for key in SPEC_KEYS if args.get(key) is not None}
+    return {key: args[key] for key in CONTAINER_KEYS if args.get(key) is not None}
 
 
 def _split_port(container_port: str) -> str:

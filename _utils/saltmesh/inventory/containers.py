@@ -9,16 +9,12 @@ from typing import Any
 
 from saltmesh.constants import IFNAMSIZ
 from saltmesh.errors import PillarError
-from saltmesh.inventory.model import ContainerSpec, NetworkAttachment, as_ip
+from saltmesh.inventory.model import CONTAINER_KEYS, ContainerSpec, NetworkAttachment, as_ip
 from saltmesh.inventory.reader import Reader
 
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-_CONTAINER_KEYS = (
-    "image", "command", "entrypoint", "env", "labels", "ports", "volumes", "restart",
-    "hostname", "user", "workdir", "memory", "cpus", "networks",
-)  # fmt: skip
 
 _NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface")
 
@@ -101,7 +97,7 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
     data = r.mapping(raw, path)
     if data is None:
         return None
-    r.keys(data, _CONTAINER_KEYS, path)
+    r.keys(data, CONTAINER_KEYS, path)
     image = r.string(data, "image", path)
     if not image:
         r.bad(f"{path}:image", "is required")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -47,6 +47,9 @@ class ContainerSpec:
     memory: int | None = None
     cpus: float | None = None
     networks: tuple[NetworkAttachment, ...] = ()
+
+
+CONTAINER_KEYS = tuple(f.name for f in fields(ContainerSpec))  # the pillar keys of a spec
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from saltmesh.containers import spec as specs
+from saltmesh.inventory.model import CONTAINER_KEYS
 from tests.unit.containers.fakes import IMAGE, inspect_of, spec
 
 FULL = dict(
@@ -89,4 +90,4 @@ def test_spec_args_from_state_arguments():
             "memory": "64m", "host": "d1", "ovsdb": None, "netns": "ns"}  # fmt: skip
     assert specs.spec_args(args) == {"image": "i", "env": {"A": "1"}, "memory": "64m"}
     assert specs.spec_args({"image": "i", "env": ["A=1"]}) == {"image": "i", "env": ["A=1"]}
-    assert list(specs.spec_args({k: 1 for k in reversed(specs.SPEC_KEYS)})) == list(specs.SPEC_KEYS)
+    assert list(specs.spec_args({k: 1 for k in reversed(CONTAINER_KEYS)})) == list(CONTAINER_KEYS)

@@ -14,8 +14,12 @@ CLI Example:
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import inventory, nagios, nagios_deploy
+from saltmesh import inventory
 from saltmesh.errors import PillarError, SaltmeshError
+from saltmesh.nagios import daemon as nagios_daemon
+from saltmesh.nagios import deploy as nagios_deploy
+from saltmesh.nagios import nrpe as nagios_nrpe
+from saltmesh.nagios import settings as nagios_settings
 
 __virtualname__ = "saltmesh_nagios"
 
@@ -38,7 +42,7 @@ def _pillar(pillar=None, **overrides):
 
 def _settings(data):
     try:
-        return nagios.parse_settings(data)
+        return nagios_settings.parse_settings(data)
     except PillarError as err:
         raise CommandExecutionError(str(err)) from None
 
@@ -147,7 +151,7 @@ def daemon(**overrides):
         salt 'nagios*' saltmesh_nagios.daemon
     """
     try:
-        return nagios_deploy.daemon_info(_settings(_pillar(**overrides)))
+        return nagios_daemon.daemon_info(_settings(_pillar(**overrides)))
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
 
@@ -164,8 +168,8 @@ def nrpe_render():
     """
     data = _pillar()
     try:
-        inv = inventory.parse(data, external_hosts=nagios.referenced_parents(data))
-        return nagios.render_nrpe(inv, _settings(data)).decode()
+        inv = inventory.parse(data, external_hosts=nagios_nrpe.referenced_parents(data))
+        return nagios_nrpe.render_nrpe(inv, _settings(data)).decode()
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
 

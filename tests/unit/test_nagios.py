@@ -8,10 +8,15 @@ import random
 
 import pytest
 
-from saltmesh import inventory, nagios
+from saltmesh import inventory
 from saltmesh.errors import PillarError
+from saltmesh.nagios.build import build_objects, explain_inventory_error
+from saltmesh.nagios.nrpe import NRPE_HEADER, referenced_parents, render_nrpe
+from saltmesh.nagios.objects import Known, parse_objects, scan_known
+from saltmesh.nagios.render import HEADER, diff_objects, objects_of_files, render_files
+from saltmesh.nagios.settings import parse_settings
 
-KNOWN = nagios.Known(
+KNOWN = Known(
     hosts={"handmade-gw": "/etc/nagios4/objects/localhost.cfg"},
     host_templates=frozenset({"linux-server", "generic-host"}),
     service_templates=frozenset({"generic-service", "local-service"}),
@@ -53,13 +58,13 @@ def pillar() -> dict:
     }
 
 
-def render(data: dict, known: nagios.Known = KNOWN) -> dict[str, bytes]:
-    settings = nagios.parse_settings(data)
+def render(data: dict, known: Known = KNOWN) -> dict[str, bytes]:
+    settings = parse_settings(data)
     inv = inventory.parse(data, external_hosts=known.hosts)
-    return nagios.render_files(nagios.build_objects(inv, settings, known))
+    return render_files(build_objects(inv, settings, known))
 
 
-def problems(data: dict, known: nagios.Known = KNOWN) -> list[tuple[str, str]]:
+def problems(data: dict, known: Known = KNOWN) -> list[tuple[str, str]]:
     with pytest.raises(PillarError) as err:
         render(data, known)
     return err.value.problems
@@ -89,9 +94,9 @@ def test_canonical_output():
         "slack.cfg",
     ]
     web = files["host_web01.cfg"].decode()
-    assert web.startswith(nagios.HEADER)
+    assert web.startswith(HEADER)
     assert web == (
-        nagios.HEADER + "\n"
+        HEADER + "\n"
         "define host {\n"
         "    host_name                      web01\n"
         "    address                        192.168.77.11\n"
@@ -189,9 +194,7 @@ def test_unknown_templates_parents_and_duplicates():
     data["servers"]["web01"]["use"] = ["linux-server", "nope"]
     data["servers"]["web01"]["services"]["HTTP"]["use"] = "nope-svc"
     data["servers"]["handmade-gw"] = {"address": "10.0.0.99"}
-    found = dict(
-        problems(data, nagios.Known(**{**KNOWN.__dict__, "hosts": {"handmade-gw": "/x.cfg"}}))
-    )
+    found = dict(problems(data, Known(**{**KNOWN.__dict__, "hosts": {"handmade-gw": "/x.cfg"}})))
     assert found["servers:web01:use:1"] == "unknown host template 'nope'"
     assert found["servers:web01:services:HTTP:use"] == "unknown service template 'nope-svc'"
     assert "already defined in /x.cfg" in found["servers:handmade-gw"]
@@ -218,7 +221,7 @@ def test_removed_docker_host_message():
     del data["servers"]["docker01"]
     with pytest.raises(PillarError) as err:
         inventory.parse(data, external_hosts=KNOWN.hosts)
-    better = nagios.explain_inventory_error(err.value, ["docker01", "web01"], data)
+    better = explain_inventory_error(err.value, ["docker01", "web01"], data)
     assert better.problems == [
         (
             "servers:web01:parents:0",
@@ -229,7 +232,7 @@ def test_removed_docker_host_message():
 
 
 def test_diff_objects_roundtrip():
-    old = nagios.objects_of_files(render(pillar()))
+    old = objects_of_files(render(pillar()))
     data = pillar()
     data["servers"]["web01"]["parents"] = "nagios01"
     data["servers"]["web01"]["node_type"] = "server"
@@ -237,14 +240,14 @@ def test_diff_objects_roundtrip():
     data["servers"]["web01"]["parents"] = "docker01"
     data["servers"]["db01"] = {"address": "10.0.0.20", "use": "linux-server"}
     data["servers"]["web01"]["address"] = "192.168.77.12"
-    new = nagios.objects_of_files(render(data))
-    changes = nagios.diff_objects(old, new)
+    new = objects_of_files(render(data))
+    changes = diff_objects(old, new)
     assert changes["added"] == ["host db01"]
     assert changes["removed"] == ["host nagios01"]
     assert changes["updated"] == {
         "host web01": {"address": {"old": "192.168.77.11", "new": "192.168.77.12"}}
     }
-    assert nagios.diff_objects(old, old) == {}
+    assert diff_objects(old, old) == {}
 
 
 def test_parse_objects_reads_templates_and_hosts():
@@ -266,7 +269,7 @@ def test_parse_objects_reads_templates_and_hosts():
         register 0
     }
     """
-    known = nagios.scan_known(nagios.parse_objects(text, "/etc/x.cfg"))
+    known = scan_known(parse_objects(text, "/etc/x.cfg"))
     assert known.host_templates == {"linux-server"}
     assert known.service_templates == {"svc-tpl"}
     assert dict(known.hosts) == {"gw1": "/etc/x.cfg"}
@@ -274,7 +277,7 @@ def test_parse_objects_reads_templates_and_hosts():
 
 
 def test_settings_defaults_and_errors():
-    s = nagios.parse_settings({})
+    s = parse_settings({})
     assert s.conf_dir == "/etc/nagios4/conf.d/saltmesh"
     assert s.reload == "systemd" and s.nrpe.include_dir == "/etc/nagios/nrpe.d"
     assert "webhook_url" not in s.as_dict()["slack"]
@@ -290,7 +293,7 @@ def test_settings_defaults_and_errors():
         }
     }
     with pytest.raises(PillarError) as err:
-        nagios.parse_settings(bad)
+        parse_settings(bad)
     paths = {p for p, _ in err.value.problems}
     assert paths == {
         "saltmesh:nagios:conf_dir",
@@ -307,16 +310,16 @@ def test_settings_defaults_and_errors():
 def test_nrpe_render_sorted_single_line():
     data = pillar()
     data["saltmesh"]["nagios"]["nrpe"]["allowed_hosts"] = ["::1", "10.0.0.5", "10.1.0.0/16"]
-    inv = inventory.parse(data, external_hosts=nagios.referenced_parents(data))
-    text = nagios.render_nrpe(inv, nagios.parse_settings(data)).decode()
+    inv = inventory.parse(data, external_hosts=referenced_parents(data))
+    text = render_nrpe(inv, parse_settings(data)).decode()
     assert text == (
-        nagios.NRPE_HEADER + "allowed_hosts=10.0.0.5,10.0.0.6,10.1.0.0/16,::1\n"
+        NRPE_HEADER + "allowed_hosts=10.0.0.5,10.0.0.6,10.1.0.0/16,::1\n"
         "command[check_load]=/usr/lib/nagios/plugins/check_load -r\n"
     )
     for perm in itertools.permutations(["10.0.0.6", "nagios01"]):
         d2 = copy.deepcopy(data)
         d2["saltmesh"]["nagios"]["servers"] = list(perm)
-        assert nagios.render_nrpe(inv, nagios.parse_settings(d2)).decode() == text
+        assert render_nrpe(inv, parse_settings(d2)).decode() == text
 
 
 def test_nrpe_needs_ip_addresses():
@@ -325,7 +328,7 @@ def test_nrpe_needs_ip_addresses():
     data["saltmesh"]["nagios"]["servers"] = ["nagios01", "nope"]
     inv = inventory.parse(data, external_hosts=["handmade-gw"])
     with pytest.raises(PillarError) as err:
-        nagios.render_nrpe(inv, nagios.parse_settings(data))
+        render_nrpe(inv, parse_settings(data))
     assert [p for p, _ in err.value.problems] == [
         "saltmesh:nagios:servers:0",
         "saltmesh:nagios:servers:1",

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from saltmesh import nagios, nagios_deploy
 from saltmesh.errors import PillarError, SaltmeshError
+from saltmesh.nagios import deploy
+from saltmesh.nagios.nrpe import nrpe_diff
+from saltmesh.nagios.render import HEADER
+from saltmesh.nagios.settings import parse_settings
+from saltmesh.nagios.tree import read_main_config, scan_tree
+from saltmesh.nagios.validation import scratch_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEBIAN_OBJECTS = Path("/etc/nagios4/objects")
@@ -69,17 +74,15 @@ def pillar(tmp: Path, **servers) -> dict:
 
 
 def plan(data):
-    return nagios_deploy.plan(nagios.parse_settings(data), data)
+    return deploy.plan(parse_settings(data), data)
 
 
 def test_scan_tree_splits_owned_and_foreign(tree):
     conf = tree / "conf.d" / "saltmesh"
-    (conf / "host_old.cfg").write_bytes(
-        nagios.HEADER.encode() + b"define host {\n host_name old\n}\n"
-    )
+    (conf / "host_old.cfg").write_bytes(HEADER.encode() + b"define host {\n host_name old\n}\n")
     (conf / "mine.cfg").write_text("define host {\n host_name handmade\n}\n")
-    main = nagios_deploy.read_main_config(str(tree / "nagios.cfg"))
-    t = nagios_deploy.scan_tree(main, str(conf))
+    main = read_main_config(str(tree / "nagios.cfg"))
+    t = scan_tree(main, str(conf))
     assert t.covered
     assert set(t.owned) == {"host_old.cfg"}
     assert t.foreign_in_conf_dir == {"mine.cfg"}
@@ -90,9 +93,7 @@ def test_scan_tree_splits_owned_and_foreign(tree):
 
 def test_plan_lists_writes_removes_and_object_changes(tree):
     conf = tree / "conf.d" / "saltmesh"
-    (conf / "host_old.cfg").write_bytes(
-        nagios.HEADER.encode() + b"define host {\n host_name old\n}\n"
-    )
+    (conf / "host_old.cfg").write_bytes(HEADER.encode() + b"define host {\n host_name old\n}\n")
     p = plan(pillar(tree))
     assert p.writes == ["host_docker01.cfg", "host_web01.cfg"]
     assert p.removes == ["host_old.cfg"]
@@ -124,9 +125,9 @@ def test_removed_docker_host_is_named(tree):
 
 def test_scratch_config_swaps_our_dir_for_the_stage(tree):
     conf = tree / "conf.d" / "saltmesh"
-    (conf / "host_x.cfg").write_bytes(nagios.HEADER.encode())
+    (conf / "host_x.cfg").write_bytes(HEADER.encode())
     p = plan(pillar(tree))
-    text = nagios_deploy._scratch_config(p, "/tmp/STAGE")
+    text = scratch_config(p, "/tmp/STAGE")
     assert f"cfg_file={tree}/objects/commands.cfg" in text
     assert f"cfg_file={tree}/conf.d/other/gw.cfg" in text
     assert f"cfg_dir={tree}/conf.d\n" not in text
@@ -137,11 +138,11 @@ def test_scratch_config_swaps_our_dir_for_the_stage(tree):
 
 @needs_nagios
 def test_validate_verdicts(tree):
-    ok, lines = nagios_deploy.validate(plan(pillar(tree)))
+    ok, lines = deploy.validate(plan(pillar(tree)))
     assert ok, lines
     data = pillar(tree)
     data["servers"]["web01"]["services"] = {"HTTP": {"check_command": "no_such_command"}}
-    ok, lines = nagios_deploy.validate(plan(data))
+    ok, lines = deploy.validate(plan(data))
     assert not ok
     assert any("no_such_command" in ln and ln.startswith("Error") for ln in lines), lines
     # staged paths are reported under their live names
@@ -152,15 +153,15 @@ def test_validate_verdicts(tree):
 def test_apply_without_daemon_then_noop(tree):
     data = pillar(tree)
     conf = tree / "conf.d" / "saltmesh"
-    s = nagios.parse_settings(data)
-    out = nagios_deploy.apply(s, data, test=True)
+    s = parse_settings(data)
+    out = deploy.apply(s, data, test=True)
     assert out.result is None and os.listdir(conf) == []
-    out = nagios_deploy.apply(s, data)
+    out = deploy.apply(s, data)
     assert out.result is True, out.comment
     assert sorted(os.listdir(conf)) == ["host_docker01.cfg", "host_web01.cfg"]
     assert "reload Nagios yourself" in out.comment
     mtimes = {n: (conf / n).stat().st_mtime_ns for n in os.listdir(conf)}
-    out = nagios_deploy.apply(s, data)
+    out = deploy.apply(s, data)
     assert out.result is True and out.changes == {}
     assert {n: (conf / n).stat().st_mtime_ns for n in os.listdir(conf)} == mtimes
     assert not [n for n in os.listdir(conf) if n.startswith(".")]
@@ -169,7 +170,7 @@ def test_apply_without_daemon_then_noop(tree):
 def test_nrpe_diff_shapes():
     old = b"# h\nallowed_hosts=10.0.0.5\ncommand[a]=/bin/a\ncommand[b]=/bin/b\n"
     new = b"# h\nallowed_hosts=10.0.0.5,10.0.0.6\ncommand[a]=/bin/a -v\ncommand[c]=/bin/c\n"
-    assert nagios_deploy.nrpe_diff(old, new) == {
+    assert nrpe_diff(old, new) == {
         "allowed_hosts": {"old": "10.0.0.5", "new": "10.0.0.5,10.0.0.6"},
         "commands": {
             "added": ["c"],
@@ -177,7 +178,7 @@ def test_nrpe_diff_shapes():
             "updated": {"a": {"command_line": {"old": "/bin/a", "new": "/bin/a -v"}}},
         },
     }
-    assert nagios_deploy.nrpe_diff(new, new) == {}
+    assert nrpe_diff(new, new) == {}
 
 
 def _load(path: Path, name: str):
@@ -241,7 +242,7 @@ def test_daemon_dying_on_reload_restores_previous_files(tree):
 
     data = pillar(tree)
     conf = tree / "conf.d" / "saltmesh"
-    out = nagios_deploy.apply(nagios.parse_settings(data), data)
+    out = deploy.apply(parse_settings(data), data)
     assert out.result is True
     before = {n: (conf / n).read_bytes() for n in os.listdir(conf)}
 
@@ -250,7 +251,7 @@ def test_daemon_dying_on_reload_restores_previous_files(tree):
         (tree / "fake.pid").write_text(f"{victim.pid}\n")
         data["saltmesh"]["nagios"].update(reload="signal", pid_file=str(tree / "fake.pid"))
         data["servers"]["web01"]["address"] = "10.1.0.3"
-        out = nagios_deploy.apply(nagios.parse_settings(data), data)
+        out = deploy.apply(parse_settings(data), data)
         assert out.result is False
         assert "exited after the reload; previous files restored" in out.comment
         assert {n: (conf / n).read_bytes() for n in os.listdir(conf)} == before
@@ -284,14 +285,14 @@ def test_systemd_reload_argv(tree, monkeypatch):
     try:
         data = pillar(tree)
         data["saltmesh"]["nagios"].update(reload="systemd", service="nagios4", timeout=10)
-        out = nagios_deploy.apply(nagios.parse_settings(data), data)
+        out = deploy.apply(parse_settings(data), data)
         assert out.result is True, out.comment
         assert f"reloaded Nagios (pid {victim.pid})" in out.comment
         assert log.read_text().splitlines() == [
             "show --property=MainPID --value nagios4",
             "reload nagios4",
         ]
-        out = nagios_deploy.apply(nagios.parse_settings(data), data)
+        out = deploy.apply(parse_settings(data), data)
         assert out.changes == {}
         assert len(log.read_text().splitlines()) == 2  # no change: not even asked
     finally:

@@ -34,6 +34,10 @@ class Plan:
     def empty(self) -> bool:
         return not self.writes and not self.removes
 
+    def texts(self) -> dict[str, str]:
+        """``{file name: text}`` of the rendered files (what ``saltmesh_nagios.render`` shows)."""
+        return {name: data.decode() for name, data in self.rendered.items()}
+
     def summary(self) -> dict[str, Any]:
         """What ``saltmesh_nagios.plan`` returns."""
         return {

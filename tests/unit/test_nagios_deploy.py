@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from saltmesh.errors import PillarError, SaltmeshError
-from saltmesh.nagios import deploy
+from saltmesh.nagios import deploy, job_message
 from saltmesh.nagios.nrpe import nrpe_diff
 from saltmesh.nagios.render import HEADER
 from saltmesh.nagios.settings import parse_settings
@@ -220,7 +220,7 @@ def test_slack_script_payload_colours():
 
 
 def test_returner_payload():
-    returner = _load(REPO / "_returners" / "saltmesh_slack.py", "saltmesh_slack")
+    returner = job_message
     states = {
         "a": {"result": True, "changes": {}, "__id__": "a"},
         "b": {"result": True, "changes": {"x": 1}, "__id__": "b"},

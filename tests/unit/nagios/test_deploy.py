@@ -6,7 +6,11 @@ No Nagios daemon runs here; ``sleep`` stands in for one where a pid is needed.
 from __future__ import annotations
 
 import os
+import subprocess
 
+import pytest
+
+from saltmesh.errors import SaltmeshError
 from saltmesh.nagios import deploy
 from saltmesh.nagios.settings import parse_settings
 from tests.unit.nagios.config_tree import needs_nagios, pillar, plan
@@ -103,6 +107,91 @@ def test_systemd_reload_argv(tree, monkeypatch):
         out = deploy.apply(parse_settings(data), data)
         assert out.changes == {}
         assert len(log.read_text().splitlines()) == 2  # no change: not even asked
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_lock_path_sits_beside_conf_dir():
+    assert deploy.lock_path("/etc/nagios4/conf.d/saltmesh") == "/etc/nagios4/conf.d/.saltmesh.lock"
+
+
+@needs_nagios
+def test_apply_rejected_by_validator_changes_nothing(tree):
+    data = pillar(tree)
+    data["servers"]["web01"]["services"] = {"HTTP": {"check_command": "no_such_command"}}
+    out = deploy.apply(parse_settings(data), data)
+    assert out.result is False and out.changes == {}
+    assert out.comment.startswith("nagios -v rejected the new objects; nothing was changed:")
+    assert any("no_such_command" in ln for ln in out.validator)
+    assert os.listdir(tree / "conf.d" / "saltmesh") == []
+    assert (tree / "conf.d" / ".saltmesh.lock").exists()
+
+
+def _nrpe_pillar(tmp, **nrpe) -> dict:
+    (tmp / "nrpe.d").mkdir(exist_ok=True)
+    (tmp / "nrpe.cfg").write_text(f"allowed_hosts=127.0.0.1\ninclude_dir={tmp}/nrpe.d\n")
+    return {
+        "saltmesh": {
+            "nagios": {
+                "servers": ["10.0.0.5"],
+                "nrpe": {
+                    "main_config": str(tmp / "nrpe.cfg"),
+                    "include_dir": str(tmp / "nrpe.d"),
+                    "reload": "none",
+                    "commands": {"check_load": "/usr/lib/nagios/plugins/check_load"},
+                    **nrpe,
+                },
+            }
+        },
+        "servers": {"web01": {"address": "10.1.0.2", "parents": "gw"}},
+    }
+
+
+def test_nrpe_apply_predicts_writes_then_is_current(tmp_path):
+    data = _nrpe_pillar(tmp_path)
+    s = parse_settings(data)
+    target = tmp_path / "nrpe.d" / "saltmesh.cfg"
+    out = deploy.nrpe_apply(s, data, test=True)
+    assert out.result is None and not target.exists()
+    assert out.changes["allowed_hosts"] == {"old": None, "new": "10.0.0.5"}
+    assert out.changes["commands"] == {"added": ["check_load"]}
+    out = deploy.nrpe_apply(s, data)
+    assert out.result is True and out.comment.endswith("NRPE is not running (reads it at start)")
+    assert b"allowed_hosts=10.0.0.5\n" in target.read_bytes()
+    assert os.stat(target).st_mode & 0o777 == 0o644
+    mtime = target.stat().st_mtime_ns
+    out = deploy.nrpe_apply(s, data)
+    assert (out.result, out.changes) == (True, {}) and out.comment.endswith("is current")
+    assert target.stat().st_mtime_ns == mtime
+    assert sorted(os.listdir(tmp_path / "nrpe.d")) == ["saltmesh.cfg"]
+
+
+def test_nrpe_apply_checks_nrpe_cfg_before_writing(tmp_path):
+    data = _nrpe_pillar(tmp_path)
+    with open(tmp_path / "nrpe.cfg", "a") as fh:
+        fh.write("allowed_hosts=0.0.0.0/0\n")
+    with pytest.raises(SaltmeshError, match="sets allowed_hosts after include_dir"):
+        deploy.nrpe_apply(parse_settings(data), data)
+    assert os.listdir(tmp_path / "nrpe.d") == []
+
+
+def test_nrpe_daemon_dying_on_reload_restores_previous_file(tmp_path):
+    data = _nrpe_pillar(tmp_path)
+    assert deploy.nrpe_apply(parse_settings(data), data).result is True
+    target = tmp_path / "nrpe.d" / "saltmesh.cfg"
+    before = target.read_bytes()
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        (tmp_path / "nrpe.pid").write_text(f"{victim.pid}\n")
+        data = _nrpe_pillar(tmp_path, reload="signal", pid_file=str(tmp_path / "nrpe.pid"))
+        data["saltmesh"]["nagios"]["servers"] = ["10.0.0.6"]
+        out = deploy.nrpe_apply(parse_settings(data), data)
+        assert out.result is False and out.changes == {}
+        assert out.comment == (
+            f"NRPE (pid {victim.pid}) exited after the reload; previous {target} restored"
+        )
+        assert target.read_bytes() == before
     finally:
         victim.kill()
         victim.wait()

@@ -8,8 +8,17 @@ import itertools
 import pytest
 
 from saltmesh import inventory
-from saltmesh.errors import PillarError
-from saltmesh.nagios.nrpe import NRPE_HEADER, nrpe_diff, referenced_parents, render_nrpe
+from saltmesh.errors import PillarError, SaltmeshError
+from saltmesh.nagios.nrpe import (
+    NRPE_HEADER,
+    check_nrpe_main,
+    nrpe_diff,
+    nrpe_path,
+    referenced_parents,
+    render_nrpe,
+    render_pillar,
+)
+from saltmesh.nagios.objects import MainConfig
 from saltmesh.nagios.settings import parse_settings
 from tests.unit.nagios.sample import pillar
 
@@ -54,3 +63,41 @@ def test_nrpe_diff_shapes():
         },
     }
     assert nrpe_diff(new, new) == {}
+
+
+def test_render_pillar_needs_no_nagios_parents():
+    data = pillar()
+    data["servers"]["docker01"]["parents"] = "only-in-nagios"  # defined in hand-written config
+    assert referenced_parents(data) == {"only-in-nagios", "docker01"}
+    text = render_pillar(parse_settings(data), data).decode()
+    assert text.startswith(NRPE_HEADER)
+    assert "allowed_hosts=10.0.0.5,10.0.0.6\n" in text
+    data["servers"]["web01"]["address"] = "not an address"
+    with pytest.raises(PillarError):
+        render_pillar(parse_settings(data), data)
+
+
+def test_nrpe_path():
+    settings = parse_settings(
+        {"saltmesh": {"nagios": {"nrpe": {"include_dir": "/n/", "file": "x.cfg"}}}}
+    )
+    assert nrpe_path(settings.nrpe) == "/n/x.cfg"
+
+
+def _main(text: str) -> MainConfig:
+    return MainConfig.parse("/etc/nagios/nrpe.cfg", text)
+
+
+def test_check_nrpe_main():
+    s = parse_settings({}).nrpe
+    check_nrpe_main(_main("allowed_hosts=127.0.0.1\ninclude_dir=/etc/nagios/nrpe.d/\n"), s)
+    check_nrpe_main(_main("include_dir=nrpe.d\n"), s)  # relative to nrpe.cfg
+    with pytest.raises(SaltmeshError, match="has no include_dir=/etc/nagios/nrpe.d"):
+        check_nrpe_main(_main("include_dir=/elsewhere\n"), s)
+    with pytest.raises(SaltmeshError, match="sets allowed_hosts after include_dir"):
+        check_nrpe_main(_main("include_dir=/etc/nagios/nrpe.d\nallowed_hosts=10.0.0.1\n"), s)
+    # the last include_dir of our directory is the one that counts
+    text = (
+        "include_dir=/etc/nagios/nrpe.d\nallowed_hosts=10.0.0.1\ninclude_dir=/etc/nagios/nrpe.d\n"
+    )
+    check_nrpe_main(_main(text), s)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from saltmesh.errors import PillarError, SaltmeshError
+from saltmesh.nagios.objects import MainConfig
+from saltmesh.nagios.plan import make_plan
 from saltmesh.nagios.render import HEADER
+from saltmesh.nagios.settings import parse_settings
+from saltmesh.nagios.tree import Tree
+from tests.unit.nagios import sample
 from tests.unit.nagios.config_tree import pillar, plan
 
 
@@ -39,3 +44,51 @@ def test_removed_docker_host_is_named(tree):
     del data["servers"]["docker01"]
     with pytest.raises(PillarError, match="'docker01' is being removed from servers"):
         plan(data)
+
+
+MAIN = MainConfig.parse("/etc/nagios4/nagios.cfg", "cfg_dir=conf.d\n")
+
+
+def _pure_plan(owned=None, foreign=(), covered=True, data=None):
+    """make_plan on a tree described in memory: nothing on disk is read."""
+    conf = "/etc/nagios4/conf.d/saltmesh"
+    data = data or sample.pillar()
+    data["saltmesh"]["nagios"]["conf_dir"] = conf
+    tree = Tree(
+        owned=dict(owned or {}),
+        foreign_in_conf_dir=set(foreign),
+        covering={"/etc/nagios4/conf.d": []} if covered else {},
+    )
+    return make_plan(parse_settings(data), data, MAIN, tree, sample.KNOWN)
+
+
+def test_make_plan_from_memory_and_its_summaries():
+    p = _pure_plan()
+    assert p.writes == sorted(sample.render(sample.pillar())) and p.removes == []
+    assert "host web01" in p.changes["added"]
+    assert p.summary() == {
+        "changes": p.changes,
+        "write": p.writes,
+        "remove": p.removes,
+        "objects": p.objects,
+    }
+    assert p.texts()["hostgroups.cfg"].startswith(HEADER)
+    # the same files already in place: nothing to do
+    again = _pure_plan(owned=p.rendered)
+    assert again.empty and again.changes == {}
+
+
+def test_make_plan_reports_bytes_only_changes_as_rewritten():
+    p = _pure_plan()
+    owned = dict(p.rendered)
+    owned["slack.cfg"] = owned["slack.cfg"].replace(b"    contact_name", b"  contact_name")
+    again = _pure_plan(owned=owned)
+    assert again.writes == ["slack.cfg"]
+    assert again.changes == {"rewritten": ["slack.cfg"]}
+
+
+def test_make_plan_prechecks():
+    with pytest.raises(SaltmeshError, match="not inside any cfg_dir of /etc/nagios4/nagios.cfg"):
+        _pure_plan(covered=False)
+    with pytest.raises(SaltmeshError, match="did not write but needs: slack.cfg"):
+        _pure_plan(foreign={"slack.cfg", "other.cfg"})

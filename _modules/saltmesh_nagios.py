@@ -12,6 +12,8 @@ CLI Example:
     salt 'nagios*' saltmesh_nagios.plan
 """
 
+import contextlib
+
 from salt.exceptions import CommandExecutionError
 
 from saltmesh.errors import SaltmeshError
@@ -27,13 +29,20 @@ def __virtual__():
     return __virtualname__
 
 
+@contextlib.contextmanager
+def _raising():
+    """Turn the core's errors into CommandExecutionError."""
+    try:
+        yield
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+
+
 def _load(overrides):
     """(pillar with the overrides, parsed settings); CommandExecutionError on bad pillar."""
     data = nagios_settings.with_overrides(__pillar__, overrides)
-    try:
+    with _raising():
         return data, nagios_settings.parse_settings(data)
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
 
 
 def settings(**overrides):
@@ -61,10 +70,8 @@ def render(**overrides):
         salt 'nagios*' saltmesh_nagios.render
     """
     data, s = _load(overrides)
-    try:
+    with _raising():
         return nagios_deploy.plan(s, data).texts()
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
 
 
 def plan(**overrides):
@@ -79,10 +86,8 @@ def plan(**overrides):
         salt 'nagios*' saltmesh_nagios.plan
     """
     data, s = _load(overrides)
-    try:
+    with _raising():
         return nagios_deploy.plan(s, data).summary()
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
 
 
 def apply(test=False, **overrides):
@@ -119,10 +124,8 @@ def validate(**overrides):
         salt 'nagios*' saltmesh_nagios.validate
     """
     data, s = _load(overrides)
-    try:
+    with _raising():
         ok, lines = nagios_deploy.validate(nagios_deploy.plan(s, data))
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
     return {"ok": ok, "lines": lines}
 
 
@@ -136,10 +139,8 @@ def daemon(**overrides):
 
         salt 'nagios*' saltmesh_nagios.daemon
     """
-    try:
+    with _raising():
         return nagios_daemon.daemon_info(_load(overrides)[1])
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
 
 
 def nrpe_render():
@@ -153,10 +154,8 @@ def nrpe_render():
         salt 'web*' saltmesh_nagios.nrpe_render
     """
     data, s = _load({})
-    try:
+    with _raising():
         return nagios_nrpe.render_pillar(s, data).decode()
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
 
 
 def nrpe_apply(test=False):

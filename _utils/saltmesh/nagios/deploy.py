@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,8 @@ class Outcome:
     validator: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "changes": self.changes,
-            "comment": self.comment,
-            "validator": self.validator,
-        }
+        """``{result, changes, comment, validator}``: what the execution module returns."""
+        return asdict(self)
 
 
 def plan(settings: Settings, pillar: Mapping[str, Any]) -> Plan:

@@ -16,16 +16,23 @@ import contextlib
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh.errors import SaltmeshError
-from saltmesh.nagios import daemon as nagios_daemon
-from saltmesh.nagios import deploy as nagios_deploy
-from saltmesh.nagios import nrpe as nagios_nrpe
-from saltmesh.nagios import settings as nagios_settings
+try:
+    from saltmesh.errors import SaltmeshError
+    from saltmesh.nagios import daemon as nagios_daemon
+    from saltmesh.nagios import deploy as nagios_deploy
+    from saltmesh.nagios import nrpe as nagios_nrpe
+    from saltmesh.nagios import settings as nagios_settings
+
+    HAS_CORE = True
+except ImportError:  # pragma: no cover  (core not synced yet)
+    HAS_CORE = False
 
 __virtualname__ = "saltmesh_nagios"
 
 
 def __virtual__():
+    if not HAS_CORE:
+        return (False, "saltmesh_nagios needs the saltmesh core (saltutil.sync_utils)")
     return __virtualname__
 
 

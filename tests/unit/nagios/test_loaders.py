@@ -34,6 +34,7 @@ def load(folder: str, name: str, **dunders):
 
 def test_execution_module_settings_overrides_and_errors():
     mod = load("_modules", "saltmesh_nagios", pillar={"saltmesh": {"nagios": {"reload": "signal"}}})
+    assert mod.__virtual__() == "saltmesh_nagios"
     out = mod.settings(conf_dir="/srv/nagios/saltmesh", __pub_fun="saltmesh_nagios.settings")
     assert out["conf_dir"] == "/srv/nagios/saltmesh" and out["reload"] == "signal"
     mod.__pillar__ = {"saltmesh": {"nagios": {"reload": "kill"}}}

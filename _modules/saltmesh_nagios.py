@@ -1,9 +1,9 @@
 """
 saltmesh_nagios: Nagios objects and NRPE config rendered from the ``servers`` pillar.
 
-Thin wrapper over ``saltmesh.nagios`` (pure rendering and pre-checks) and
-``saltmesh.nagios_deploy`` (stage, ``nagios -v``, swap, one reload, confirm). Settings come from
-the ``saltmesh:nagios`` pillar (Debian 12 defaults); keyword arguments override them.
+Thin wrapper over ``saltmesh.nagios``: ``deploy`` (plan, stage, ``nagios -v``, swap, one reload,
+confirm), ``nrpe`` and ``daemon``. Settings come from the ``saltmesh:nagios`` pillar (Debian 12
+defaults); keyword arguments override them.
 
 CLI Example:
 
@@ -12,35 +12,44 @@ CLI Example:
     salt 'nagios*' saltmesh_nagios.plan
 """
 
+import contextlib
+
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import inventory, nagios, nagios_deploy
-from saltmesh.errors import PillarError, SaltmeshError
+try:
+    from saltmesh.errors import SaltmeshError
+    from saltmesh.nagios import daemon as nagios_daemon
+    from saltmesh.nagios import deploy as nagios_deploy
+    from saltmesh.nagios import nrpe as nagios_nrpe
+    from saltmesh.nagios import settings as nagios_settings
+
+    HAS_CORE = True
+except ImportError:  # pragma: no cover  (core not synced yet)
+    HAS_CORE = False
 
 __virtualname__ = "saltmesh_nagios"
 
-_OVERRIDES = ("main_config", "conf_dir", "binary", "reload", "service", "pid_file", "timeout")
-
 
 def __virtual__():
+    if not HAS_CORE:
+        return (False, "saltmesh_nagios needs the saltmesh core (saltutil.sync_utils)")
     return __virtualname__
 
 
-def _pillar(pillar=None, **overrides):
-    data = dict(pillar if pillar is not None else __pillar__)
-    extra = {k: v for k, v in overrides.items() if k in _OVERRIDES and v is not None}
-    if extra:
-        saltmesh = dict(data.get("saltmesh") or {})
-        saltmesh["nagios"] = {**(saltmesh.get("nagios") or {}), **extra}
-        data["saltmesh"] = saltmesh
-    return data
-
-
-def _settings(data):
+@contextlib.contextmanager
+def _raising():
+    """Turn the core's errors into CommandExecutionError."""
     try:
-        return nagios.parse_settings(data)
-    except PillarError as err:
+        yield
+    except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
+
+
+def _load(overrides):
+    """(pillar with the overrides, parsed settings); CommandExecutionError on bad pillar."""
+    data = nagios_settings.with_overrides(__pillar__, overrides)
+    with _raising():
+        return data, nagios_settings.parse_settings(data)
 
 
 def settings(**overrides):
@@ -54,7 +63,7 @@ def settings(**overrides):
 
         salt 'nagios*' saltmesh_nagios.settings
     """
-    return _settings(_pillar(**overrides)).as_dict()
+    return _load(overrides)[1].as_dict()
 
 
 def render(**overrides):
@@ -67,13 +76,9 @@ def render(**overrides):
 
         salt 'nagios*' saltmesh_nagios.render
     """
-    data = _pillar(**overrides)
-    try:
-        return {
-            k: v.decode() for k, v in nagios_deploy.plan(_settings(data), data).rendered.items()
-        }
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    data, s = _load(overrides)
+    with _raising():
+        return nagios_deploy.plan(s, data).texts()
 
 
 def plan(**overrides):
@@ -87,12 +92,9 @@ def plan(**overrides):
 
         salt 'nagios*' saltmesh_nagios.plan
     """
-    data = _pillar(**overrides)
-    try:
-        p = nagios_deploy.plan(_settings(data), data)
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
-    return {"changes": p.changes, "write": p.writes, "remove": p.removes, "objects": p.objects}
+    data, s = _load(overrides)
+    with _raising():
+        return nagios_deploy.plan(s, data).summary()
 
 
 def apply(test=False, **overrides):
@@ -110,11 +112,11 @@ def apply(test=False, **overrides):
 
         salt 'nagios*' saltmesh_nagios.apply test=True
     """
-    data = _pillar(**overrides)
+    data, s = _load(overrides)
     try:
-        return nagios_deploy.apply(_settings(data), data, test=bool(test)).as_dict()
+        return nagios_deploy.apply(s, data, test=bool(test)).as_dict()
     except (SaltmeshError, OSError) as err:
-        return {"result": False, "changes": {}, "comment": str(err), "validator": []}
+        return nagios_deploy.Outcome(False, {}, str(err)).as_dict()
 
 
 def validate(**overrides):
@@ -128,11 +130,9 @@ def validate(**overrides):
 
         salt 'nagios*' saltmesh_nagios.validate
     """
-    data = _pillar(**overrides)
-    try:
-        ok, lines = nagios_deploy.validate(nagios_deploy.plan(_settings(data), data))
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    data, s = _load(overrides)
+    with _raising():
+        ok, lines = nagios_deploy.validate(nagios_deploy.plan(s, data))
     return {"ok": ok, "lines": lines}
 
 
@@ -146,10 +146,8 @@ def daemon(**overrides):
 
         salt 'nagios*' saltmesh_nagios.daemon
     """
-    try:
-        return nagios_deploy.daemon_info(_settings(_pillar(**overrides)))
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    with _raising():
+        return nagios_daemon.daemon_info(_load(overrides)[1])
 
 
 def nrpe_render():
@@ -162,12 +160,9 @@ def nrpe_render():
 
         salt 'web*' saltmesh_nagios.nrpe_render
     """
-    data = _pillar()
-    try:
-        inv = inventory.parse(data, external_hosts=nagios.referenced_parents(data))
-        return nagios.render_nrpe(inv, _settings(data)).decode()
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    data, s = _load({})
+    with _raising():
+        return nagios_nrpe.render_pillar(s, data).decode()
 
 
 def nrpe_apply(test=False):
@@ -183,8 +178,8 @@ def nrpe_apply(test=False):
 
         salt 'web*' saltmesh_nagios.nrpe_apply test=True
     """
-    data = _pillar()
+    data, s = _load({})
     try:
-        return nagios_deploy.nrpe_apply(_settings(data), data, test=bool(test)).as_dict()
+        return nagios_deploy.nrpe_apply(s, data, test=bool(test)).as_dict()
     except (SaltmeshError, OSError) as err:
-        return {"result": False, "changes": {}, "comment": str(err), "validator": []}
+        return nagios_deploy.Outcome(False, {}, str(err)).as_dict()

@@ -29,11 +29,12 @@ Usage:
 import logging
 
 try:
-    import requests
+    from saltmesh.errors import SaltmeshError
+    from saltmesh.nagios import job_message, webhook
 
-    HAS_REQUESTS = True
-except ImportError:  # pragma: no cover
-    HAS_REQUESTS = False
+    HAS_CORE = True
+except ImportError:  # pragma: no cover  (core not synced yet)
+    HAS_CORE = False
 
 log = logging.getLogger(__name__)
 
@@ -41,54 +42,11 @@ __virtualname__ = "saltmesh_slack"
 
 
 def __virtual__():
-    if not HAS_REQUESTS:
+    if not HAS_CORE:
+        return (False, "saltmesh_slack returner needs the saltmesh core (saltutil.sync_utils)")
+    if not webhook.available():
         return (False, "saltmesh_slack returner needs the requests library")
     return __virtualname__
-
-
-def _summary(ret):
-    """(colour, text lines) for one job return."""
-    data = ret.get("return")
-    success = ret.get("success", ret.get("retcode", 0) == 0)
-    lines = []
-    if (
-        isinstance(data, dict)
-        and data
-        and all(isinstance(v, dict) and "result" in v for v in data.values())
-    ):
-        failed = sorted(v.get("__id__", k) for k, v in data.items() if v.get("result") is False)
-        changed = [v for v in data.values() if v.get("changes")]
-        lines.append(f"{len(data)} states: {len(changed)} changed, {len(failed)} failed")
-        lines += [f"failed: {name}" for name in failed[:10]]
-        colour = "danger" if failed else "warning" if changed else "good"
-    else:
-        colour = "good" if success else "danger"
-        text = str(data)
-        lines.append(text if len(text) <= 500 else text[:500] + "...")
-    if not success and colour != "danger":
-        colour = "danger"
-    return colour, lines
-
-
-def build_payload(ret, channel=None):
-    colour, lines = _summary(ret)
-    title = f"Salt {ret.get('fun', '?')} on {ret.get('id', '?')}"
-    payload = {
-        "text": title,
-        "attachments": [
-            {
-                "fallback": f"{title}: {lines[0] if lines else ''}",
-                "color": colour,
-                "title": title,
-                "text": "\n".join(lines),
-                "fields": [{"title": "jid", "value": str(ret.get("jid", "")), "short": True}],
-                "footer": "saltmesh_slack returner",
-            }
-        ],
-    }
-    if channel:
-        payload["channel"] = channel
-    return payload
 
 
 def returner(ret):
@@ -101,11 +59,8 @@ def returner(ret):
         return False
     channel = __salt__["config.get"]("saltmesh:nagios:slack:channel")
     try:
-        resp = requests.post(url, json=build_payload(ret, channel), timeout=10)
-    except requests.RequestException as err:
+        webhook.post(url, job_message.build_payload(ret, channel))
+    except SaltmeshError as err:
         log.error("saltmesh_slack: %s", err)
-        return False
-    if resp.status_code >= 300:
-        log.error("saltmesh_slack: HTTP %s: %s", resp.status_code, resp.text[:200])
         return False
     return True

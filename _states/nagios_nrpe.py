@@ -9,6 +9,8 @@ pillar, ``command[...]`` lines from ``saltmesh:nagios:nrpe:commands``), reloaded
         - name: /etc/nagios/nrpe.d/saltmesh.cfg
 """
 
+from saltmesh import stateret
+
 __virtualname__ = "nagios_nrpe"
 
 
@@ -34,7 +36,8 @@ def managed(name):
           nagios_nrpe.managed:
             - name: /etc/nagios/nrpe.d/saltmesh.cfg
     """
-    ret = {"name": name, "result": True, "comment": "", "changes": {}}
-    out = __salt__["saltmesh_nagios.nrpe_apply"](test=__opts__["test"])
-    ret.update(result=out["result"], changes=out["changes"], comment=out["comment"])
-    return ret
+    test = __opts__["test"]
+    out = __salt__["saltmesh_nagios.nrpe_apply"](test=test)
+    return stateret.state_ret(
+        name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
+    )

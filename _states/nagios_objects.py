@@ -15,6 +15,8 @@ followed by one reload; a run with nothing to change touches nothing and reloads
         - name: /etc/nagios4/conf.d/saltmesh
 """
 
+from saltmesh import stateret
+
 __virtualname__ = "nagios_objects"
 
 
@@ -46,7 +48,6 @@ def managed(name, main_config=None, binary=None, reload=None, service=None, pid_
             - name: /etc/nagios4/conf.d/saltmesh
             - reload: systemd
     """
-    ret = {"name": name, "result": True, "comment": "", "changes": {}}
     out = __salt__["saltmesh_nagios.apply"](
         test=__opts__["test"],
         conf_dir=name,
@@ -56,5 +57,10 @@ def managed(name, main_config=None, binary=None, reload=None, service=None, pid_
         service=service,
         pid_file=pid_file,
     )
-    ret.update(result=out["result"], changes=out["changes"], comment=out["comment"])
-    return ret
+    return stateret.state_ret(
+        name,
+        result=out["result"],
+        changes=out["changes"],
+        comment=out["comment"],
+        test=__opts__["test"],
+    )

@@ -1,0 +1,242 @@
+"""Nagios objects from the inventory, with every pre-check ``nagios -v`` cannot word well (pure).
+
+Every pillar value that reaches a directive is checked first: no line breaks, ``;``, ``#``,
+backslashes or control characters (they would end the value early or start a new directive),
+object names free of Nagios' ``illegal_object_name_chars``, templates that exist, parents that
+exist in the generated set or the rest of the Nagios configuration.
+
+Objects come out in canonical order, sorted by (file, kind, name): one file per host (with its
+services), plus ``hostgroups.cfg`` and ``slack.cfg``. Inside an object the identity
+directive(s) come first, then the rest alphabetically; set-like values (``parents``,
+``hostgroups``, ``contacts``...) are deduplicated and sorted, ``use`` keeps the given order (the
+first template wins in Nagios).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from saltmesh.errors import PillarError
+from saltmesh.inventory import Inventory, Server
+from saltmesh.inventory.reader import Reader
+from saltmesh.nagios.objects import Known
+from saltmesh.nagios.settings import Settings
+
+DEFAULT_ILLEGAL_CHARS = "`~!$%^&*|'\"<>?,()="
+SLACK_CONTACT = "saltmesh-slack"
+SLACK_HOST_COMMAND = "saltmesh-notify-host-slack"
+SLACK_SERVICE_COMMAND = "saltmesh-notify-service-slack"
+
+_FORBIDDEN_VALUE = re.compile(r"[\x00-\x1f\x7f;#\\]")
+
+# Directives a pillar service may set (Nagios 4 service object, minus identity and templating
+# keys the renderer owns). A misspelled directive is fatal for Nagios, so it is caught here.
+SERVICE_DIRECTIVES = frozenset(
+    """use display_name servicegroups is_volatile check_command initial_state
+    max_check_attempts check_interval retry_interval active_checks_enabled
+    passive_checks_enabled check_period obsess_over_service check_freshness
+    freshness_threshold event_handler event_handler_enabled low_flap_threshold
+    high_flap_threshold flap_detection_enabled flap_detection_options process_perf_data
+    retain_status_information retain_nonstatus_information notification_interval
+    first_notification_delay notification_period notification_options notifications_enabled
+    contacts contact_groups stalking_options notes notes_url action_url icon_image
+    icon_image_alt parallelize_check normal_check_interval retry_check_interval""".split()  # noqa: SIM905
+)
+# Values that are sets in Nagios: order is meaningless, so they are sorted and deduplicated.
+SET_DIRECTIVES = frozenset(
+    {"parents", "hostgroups", "servicegroups", "contacts", "contact_groups", "members"}
+)
+# The directive(s) naming an object, rendered first.
+IDENTITY = {
+    "host": ("host_name",),
+    "hostgroup": ("hostgroup_name",),
+    "service": ("host_name", "service_description"),
+    "command": ("command_name",),
+    "contact": ("contact_name",),
+}
+KIND_ORDER = ("command", "contact", "hostgroup", "host", "service")
+
+
+@dataclass(frozen=True)
+class NagiosObject:
+    kind: str
+    name: str  # identity: host name, "host/description" for services, ...
+    directives: tuple[tuple[str, str], ...]  # canonical order
+    file: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind} {self.name}"
+
+
+def canonical(objects: Iterable[NagiosObject]) -> list[NagiosObject]:
+    """Objects sorted by (file, kind, name): the order they are rendered in."""
+    return sorted(objects, key=lambda o: (o.file, KIND_ORDER.index(o.kind), o.name))
+
+
+class _Builder:
+    def __init__(self, illegal_chars: str) -> None:
+        self.r = Reader()
+        self.illegal = set(illegal_chars)
+        self.objects: list[NagiosObject] = []
+
+    def name(self, value: str, path: str, what: str) -> bool:
+        bad = sorted({c for c in value if c in self.illegal})
+        if not value or value != value.strip():
+            self.r.bad(path, f"{what} {value!r} is empty or has leading/trailing spaces")
+        elif bad:
+            self.r.bad(path, f"{what} {value!r} contains characters Nagios rejects: {''.join(bad)}")
+        elif _FORBIDDEN_VALUE.search(value):
+            self.r.bad(path, f"{what} {value!r} contains ';', '#', '\\' or control characters")
+        else:
+            return True
+        return False
+
+    def value(self, value: str, path: str) -> bool:
+        if _FORBIDDEN_VALUE.search(value):
+            self.r.bad(
+                path,
+                f"{value!r} contains ';', '#', '\\' or a line break/control character, which "
+                "would end or inject Nagios directives",
+            )
+            return False
+        return True
+
+    def add(self, kind: str, name: str, file: str, directives: Mapping[str, str]) -> None:
+        ident = IDENTITY[kind]
+        ordered = [(k, directives[k]) for k in ident]
+        ordered += sorted((k, v) for k, v in directives.items() if k not in ident and v != "")
+        self.objects.append(NagiosObject(kind, name, tuple(ordered), file))
+
+
+def _set_value(value: str) -> str:
+    return ",".join(sorted({v.strip() for v in value.split(",") if v.strip()}))
+
+
+def build_objects(
+    inv: Inventory, settings: Settings, known: Known, illegal_chars: str = DEFAULT_ILLEGAL_CHARS
+) -> list[NagiosObject]:
+    """All objects saltmesh renders, in canonical order. Raises PillarError on any problem."""
+    b = _Builder(illegal_chars)
+    r = b.r
+    slack = settings.slack.enabled
+    # templates the hosts and services name must exist (we do not generate templates)
+    for name, server in inv.servers.items():
+        path = f"servers:{name}"
+        if name in known.hosts:
+            r.bad(path, f"host {name!r} is already defined in {known.hosts[name]}")
+        b.name(name, path, "host name")
+        uses = server.use or (settings.host_template,)
+        for i, tpl in enumerate(uses):
+            if tpl not in known.host_templates:
+                where = f"{path}:use:{i}" if server.use else "saltmesh:nagios:host_template"
+                r.bad(where, f"unknown host template {tpl!r}")
+        for i, group in enumerate(server.hostgroups):
+            b.name(group, f"{path}:hostgroups:{i}", "hostgroup")
+        directives = {
+            "host_name": name,
+            "address": server.address,
+            "use": ",".join(uses),
+            "parents": ",".join(sorted(server.parents)),
+            "hostgroups": ",".join(sorted(server.hostgroups)),
+            "contacts": SLACK_CONTACT if slack else "",
+        }
+        if server.alias is not None and b.value(server.alias, f"{path}:alias"):
+            directives["alias"] = server.alias
+        b.add("host", name, f"host_{name}.cfg", directives)
+        _services(b, server, settings, known, slack)
+    # hostgroups referenced but defined nowhere else
+    groups = sorted({g for s in inv.servers.values() for g in s.hostgroups} - known.hostgroups)
+    for group in groups:
+        b.add("hostgroup", group, "hostgroups.cfg", {"hostgroup_name": group, "alias": group})
+    if slack:
+        _slack_objects(b, settings, known)
+    if r.problems:
+        raise PillarError(r.problems)
+    return canonical(b.objects)
+
+
+def _services(b: _Builder, server: Server, settings: Settings, known: Known, slack: bool) -> None:
+    r = b.r
+    for desc, pairs in server.services:
+        spath = f"servers:{server.name}:services:{desc}"
+        if not b.name(desc, spath, "service description"):
+            continue
+        directives = {"host_name": server.name, "service_description": desc}
+        for key, value in pairs:
+            if key not in SERVICE_DIRECTIVES:
+                r.bad(f"{spath}:{key}", f"unknown or reserved service directive {key!r}")
+                continue
+            if not b.value(value, f"{spath}:{key}"):
+                continue
+            directives[key] = _set_value(value) if key in SET_DIRECTIVES else value.strip()
+        uses = [u.strip() for u in directives.get("use", settings.service_template).split(",")]
+        for tpl in uses:
+            if tpl not in known.service_templates:
+                r.bad(f"{spath}:use", f"unknown service template {tpl!r}")
+        directives["use"] = ",".join(uses)
+        if slack:
+            merged = directives.get("contacts", "") + "," + SLACK_CONTACT
+            directives["contacts"] = _set_value(merged)
+        b.add("service", f"{server.name}/{desc}", f"host_{server.name}.cfg", directives)
+
+
+def _slack_objects(b: _Builder, settings: Settings, known: Known) -> None:
+    s = settings.slack
+    if s.contact_template not in known.contact_templates:
+        b.r.bad(
+            "saltmesh:nagios:slack:contact_template",
+            f"unknown contact template {s.contact_template!r}",
+        )
+    base = [s.python, s.script, "--url-file", s.url_file]
+    if s.channel:
+        base += ["--channel", s.channel]
+    if s.username:
+        base += ["--username", s.username]
+    common = '--type "$NOTIFICATIONTYPE$"'
+    host = " ".join(
+        base + ["--kind host", common, '--host "$HOSTNAME$"', '--state "$HOSTSTATE$"']
+        + ['--output "$HOSTOUTPUT$"']
+    )  # fmt: skip
+    service = " ".join(
+        base + ["--kind service", common, '--host "$HOSTNAME$"', '--service "$SERVICEDESC$"']
+        + ['--state "$SERVICESTATE$"', '--output "$SERVICEOUTPUT$"']
+    )  # fmt: skip
+    for cmd, line in ((SLACK_HOST_COMMAND, host), (SLACK_SERVICE_COMMAND, service)):
+        if cmd not in known.commands:
+            b.add("command", cmd, "slack.cfg", {"command_name": cmd, "command_line": line})
+    b.add(
+        "contact",
+        SLACK_CONTACT,
+        "slack.cfg",
+        {
+            "contact_name": SLACK_CONTACT,
+            "alias": "Slack (saltmesh)",
+            "use": s.contact_template,
+            "host_notification_commands": SLACK_HOST_COMMAND,
+            "service_notification_commands": SLACK_SERVICE_COMMAND,
+        },
+    )
+
+
+def explain_inventory_error(
+    err: PillarError, owned_hosts: Iterable[str], inv_pillar: Mapping
+) -> PillarError:
+    """Say "docker host X is being removed while containers still run on it" instead of the
+    bare "unknown parent" when the parent is a host saltmesh rendered before."""
+    owned = set(owned_hosts)
+    servers = inv_pillar.get("servers") or {}
+    problems = []
+    for path, msg in err.problems:
+        m = re.match(r"^unknown parent '(.+)'$", msg)
+        if m and m.group(1) in owned:
+            child = path.split(":")[1]
+            kind = (servers.get(child) or {}).get("node_type", "server")
+            msg = (
+                f"{m.group(1)!r} is being removed from servers but the {kind} {child!r} still "
+                f"has it as parent: move or remove {child!r} first"
+            )
+        problems.append((path, msg))
+    return PillarError(problems)

@@ -45,17 +45,32 @@ def _raising():
         raise CommandExecutionError(str(err)) from None
 
 
+def _parsed(overrides):
+    """(pillar with the overrides, parsed settings); PillarError on bad pillar."""
+    data = nagios_settings.with_overrides(__pillar__, overrides)
+    return data, nagios_settings.parse_settings(data)
+
+
 def _load(overrides):
     """(pillar with the overrides, parsed settings); CommandExecutionError on bad pillar."""
-    data = nagios_settings.with_overrides(__pillar__, overrides)
     with _raising():
-        return data, nagios_settings.parse_settings(data)
+        return _parsed(overrides)
 
 
-def settings(**overrides):
+def _failed(err):
+    """The ``apply`` answer for a failure before anything was touched."""
+    return nagios_deploy.Outcome(False, {}, str(err)).as_dict()
+
+
+def settings(quiet=False, **overrides):
     """
     Return the effective ``saltmesh:nagios`` settings (defaults filled in, secrets left out).
     The SLS files read their paths from here, so the defaults live in one place.
+
+    quiet
+        On an invalid pillar return ``{"invalid": "<the problems, each with its pillar path>"}``
+        instead of raising. The SLS files use it: a bad pillar then fails one state, naming the
+        path, instead of breaking the render of the whole SLS.
 
     CLI Example:
 
@@ -63,6 +78,11 @@ def settings(**overrides):
 
         salt 'nagios*' saltmesh_nagios.settings
     """
+    if quiet:
+        try:
+            return _parsed(overrides)[1].as_dict()
+        except SaltmeshError as err:
+            return {"invalid": str(err)}
     return _load(overrides)[1].as_dict()
 
 
@@ -101,7 +121,9 @@ def apply(test=False, **overrides):
     """
     Render, pre-check, validate with ``nagios -v`` on a scratch copy, swap the files in, reload
     Nagios once and confirm it survived. Returns ``{result, changes, comment, validator}``;
-    ``result`` is None with ``test=True`` when something would change.
+    ``result`` is None with ``test=True`` when something would change. Failures, a bad pillar
+    included, are ``result: False`` with the reason (each pillar problem with its path), never
+    an exception.
 
     test
         Only plan and validate; nothing live is touched.
@@ -112,11 +134,11 @@ def apply(test=False, **overrides):
 
         salt 'nagios*' saltmesh_nagios.apply test=True
     """
-    data, s = _load(overrides)
     try:
+        data, s = _parsed(overrides)
         return nagios_deploy.apply(s, data, test=bool(test)).as_dict()
     except (SaltmeshError, OSError) as err:
-        return nagios_deploy.Outcome(False, {}, str(err)).as_dict()
+        return _failed(err)
 
 
 def validate(**overrides):
@@ -178,8 +200,8 @@ def nrpe_apply(test=False):
 
         salt 'web*' saltmesh_nagios.nrpe_apply test=True
     """
-    data, s = _load({})
     try:
+        data, s = _parsed({})
         return nagios_deploy.nrpe_apply(s, data, test=bool(test)).as_dict()
     except (SaltmeshError, OSError) as err:
-        return nagios_deploy.Outcome(False, {}, str(err)).as_dict()
+        return _failed(err)

@@ -31,6 +31,7 @@ import logging
 try:
     from saltmesh.errors import SaltmeshError
     from saltmesh.nagios import job_message, webhook
+    from saltmesh.nagios import settings as nagios_settings
 
     HAS_CORE = True
 except ImportError:  # pragma: no cover  (core not synced yet)
@@ -51,16 +52,24 @@ def __virtual__():
 
 def returner(ret):
     """
-    Post the job return to the configured Slack webhook.
+    Post the job return to the configured Slack webhook. Returns True when Slack took it.
+    A missing or bad setting, or a refused post, is one log line naming the cause (never
+    the webhook URL, never a traceback); the job itself is not affected.
     """
     url = __salt__["config.get"]("saltmesh:nagios:slack:webhook_url")
     if not url:
         log.warning("saltmesh_slack: no saltmesh:nagios:slack:webhook_url configured")
         return False
-    channel = __salt__["config.get"]("saltmesh:nagios:slack:channel")
     try:
+        url, channel = nagios_settings.returner_settings(
+            url, __salt__["config.get"]("saltmesh:nagios:slack:channel")
+        )
         webhook.post(url, job_message.build_payload(ret, channel))
     except SaltmeshError as err:
-        log.error("saltmesh_slack: %s", err)
+        log.error("saltmesh_slack: %s", " ".join(str(err).split()))
+        return False
+    except Exception as err:  # the loader boundary: a returner must not raise into the minion
+        log.debug("saltmesh_slack", exc_info=True)
+        log.error("saltmesh_slack: unexpected %s: %s", type(err).__name__, err)
         return False
     return True

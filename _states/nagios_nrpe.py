@@ -9,7 +9,13 @@ pillar, ``command[...]`` lines from ``saltmesh:nagios:nrpe:commands``), reloaded
         - name: /etc/nagios/nrpe.d/saltmesh.cfg
 """
 
+import logging
+
+from salt.exceptions import CommandExecutionError
+
 from saltmesh import stateret
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "nagios_nrpe"
 
@@ -28,7 +34,8 @@ def managed(name):
     mode, so every value is checked before the file is written.
 
     ``changes``: ``{"allowed_hosts": {"old", "new"}, "commands": {"added": [...],
-    "removed": [...], "updated": {...}}}``.
+    "removed": [...], "updated": {...}}}``. Every failure, a bad pillar included, is
+    ``result: False`` with the reason (pillar problems each with their path).
 
     .. code-block:: yaml
 
@@ -37,7 +44,13 @@ def managed(name):
             - name: /etc/nagios/nrpe.d/saltmesh.cfg
     """
     test = __opts__["test"]
-    out = __salt__["saltmesh_nagios.nrpe_apply"](test=test)
+    try:
+        out = __salt__["saltmesh_nagios.nrpe_apply"](test=test)
+    except CommandExecutionError as err:
+        return stateret.failed(name, str(err))
+    except Exception as err:  # the loader boundary: no traceback in the state output
+        log.debug("nagios_nrpe.managed %s", name, exc_info=True)
+        return stateret.failed(name, f"unexpected {type(err).__name__}: {err}")
     return stateret.state_ret(
         name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
     )

@@ -15,7 +15,13 @@ followed by one reload; a run with nothing to change touches nothing and reloads
         - name: /etc/nagios4/conf.d/saltmesh
 """
 
+import logging
+
+from salt.exceptions import CommandExecutionError
+
 from saltmesh import stateret
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "nagios_objects"
 
@@ -41,6 +47,9 @@ def managed(name, main_config=None, binary=None, reload=None, service=None, pid_
     ``changes`` is ``{"added": [...], "removed": [...], "updated": {object: {directive:
     {"old", "new"}}}}`` with objects named ``host web01``, ``service web01/HTTP``...
 
+    Every failure, a bad ``saltmesh:nagios`` pillar included, is ``result: False`` with the
+    reason in the comment (pillar problems each with their path), never a traceback.
+
     .. code-block:: yaml
 
         saltmesh-nagios-objects:
@@ -48,15 +57,21 @@ def managed(name, main_config=None, binary=None, reload=None, service=None, pid_
             - name: /etc/nagios4/conf.d/saltmesh
             - reload: systemd
     """
-    out = __salt__["saltmesh_nagios.apply"](
-        test=__opts__["test"],
-        conf_dir=name,
-        main_config=main_config,
-        binary=binary,
-        reload=reload,
-        service=service,
-        pid_file=pid_file,
-    )
+    try:
+        out = __salt__["saltmesh_nagios.apply"](
+            test=__opts__["test"],
+            conf_dir=name,
+            main_config=main_config,
+            binary=binary,
+            reload=reload,
+            service=service,
+            pid_file=pid_file,
+        )
+    except CommandExecutionError as err:
+        return stateret.failed(name, str(err))
+    except Exception as err:  # the loader boundary: no traceback in the state output
+        log.debug("nagios_objects.managed %s", name, exc_info=True)
+        return stateret.failed(name, f"unexpected {type(err).__name__}: {err}")
     return stateret.state_ret(
         name,
         result=out["result"],

@@ -5,7 +5,16 @@
 
       salt 'web*' state.sls nagios.nrpe
 #}
-{%- set nrpe = salt['saltmesh_nagios.settings']().nrpe %}
+{%- set ng = salt['saltmesh_nagios.settings'](quiet=True) %}
+{%- if ng.invalid is defined %}
+
+# The saltmesh:nagios pillar is invalid: nothing is installed or written, and this one state
+# fails with each problem and its pillar path.
+saltmesh-nrpe-config:
+  nagios_nrpe.managed:
+    - name: saltmesh:nagios:nrpe
+{%- else %}
+{%- set nrpe = ng.nrpe %}
 {%- set before = [{'file': 'saltmesh-nrpe-include-dir'}] %}
 
 {%- if nrpe.packages %}
@@ -37,4 +46,5 @@ saltmesh-nrpe-service:
     - enable: True
     - require:
       - nagios_nrpe: saltmesh-nrpe-config
+{%- endif %}
 {%- endif %}

@@ -7,7 +7,15 @@
   Paths, reload method and packages come from `saltmesh:nagios` (pillar.example/nagios.sls);
   saltmesh_nagios.settings fills in the Debian defaults, so they live in one place.
 #}
-{%- set ng = salt['saltmesh_nagios.settings']() %}
+{%- set ng = salt['saltmesh_nagios.settings'](quiet=True) %}
+{%- if ng.invalid is defined %}
+
+# The saltmesh:nagios pillar is invalid: nothing is installed or written, and this one state
+# fails with each problem and its pillar path.
+saltmesh-nagios-objects:
+  nagios_objects.managed:
+    - name: {{ salt['pillar.get']('saltmesh:nagios:conf_dir', '/etc/nagios4/conf.d/saltmesh') | string | json }}
+{%- else %}
 {%- set slack = ng.slack %}
 {%- set before = [] %}
 
@@ -64,4 +72,5 @@ saltmesh-nagios-service:
     - enable: True
     - require:
       - nagios_objects: saltmesh-nagios-objects
+{%- endif %}
 {%- endif %}

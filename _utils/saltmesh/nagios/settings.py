@@ -105,14 +105,16 @@ _NRPE_KEYS = (
 def with_overrides(pillar: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``pillar`` with the given :data:`OVERRIDES` set under ``saltmesh:nagios``.
 
-    Other keys and ``None`` values are ignored; the pillar itself is not modified.
+    Other keys and ``None`` values are ignored; the pillar itself is not modified. A
+    ``saltmesh`` or ``saltmesh:nagios`` that is not a mapping is left as it is, for
+    :func:`parse_settings` to name.
     """
     data = dict(pillar)
     extra = {k: v for k, v in overrides.items() if k in OVERRIDES and v is not None}
-    if extra:
-        saltmesh = dict(data.get("saltmesh") or {})
-        saltmesh["nagios"] = {**(saltmesh.get("nagios") or {}), **extra}
-        data["saltmesh"] = saltmesh
+    saltmesh = data.get("saltmesh") or {}
+    nagios = saltmesh.get("nagios") or {} if isinstance(saltmesh, Mapping) else None
+    if extra and isinstance(nagios, Mapping):
+        data["saltmesh"] = {**saltmesh, "nagios": {**nagios, **extra}}
     return data
 
 
@@ -254,3 +256,18 @@ def parse_settings(pillar: Mapping[str, Any]) -> Settings:
     if r.problems:
         raise PillarError(r.problems)
     return settings
+
+
+def returner_settings(webhook_url: Any, channel: Any) -> tuple[str, str | None]:
+    """(webhook URL, channel) for the ``saltmesh_slack`` returner, which reads them with
+    ``config.get`` (minion config or pillar): checked like the pillar, PillarError naming
+    ``saltmesh:nagios:slack:<key>`` when one is bad or the URL is missing."""
+    r = Reader()
+    path = "saltmesh:nagios:slack"
+    given = {k: v for k, v in (("webhook_url", webhook_url), ("channel", channel)) if v != ""}
+    slack = _slack(r, {k: v for k, v in given.items() if v is not None}, path)
+    if not slack.webhook_url and not r.problems:
+        r.bad(f"{path}:webhook_url", "is not set")
+    if r.problems:
+        raise PillarError(r.problems)
+    return slack.webhook_url, slack.channel

@@ -357,3 +357,85 @@ class SlackRecorder:
 
 def file_mode(path: Path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# --- Nagios' own command splitting (lib/runcmd.c runcmd_cmd2strv, nagioscore 4.4.6), ported
+# to tell which command lines Nagios runs without a shell and with which argv.
+RUNCMD_HAS_REDIR, RUNCMD_HAS_SUBCOMMAND, RUNCMD_HAS_PAREN = 1, 2, 4
+RUNCMD_HAS_JOBCONTROL, RUNCMD_HAS_UBSQ, RUNCMD_HAS_UBDQ = 8, 16, 32
+RUNCMD_HAS_WILDCARD, RUNCMD_HAS_SHVAR = 64, 128
+_NONE, _INARG, _INSQ, _INDQ, _SPECIAL, _BSLASH = 0, 2, 4, 8, 16, 32
+
+
+def runcmd_cmd2strv(cmd: str) -> tuple[int, list[str]]:
+    """(flags, argv) as Nagios' worker parses ``cmd``; any flag set means it runs
+    ``/bin/sh -c cmd`` instead of execvp(argv)."""
+    state, ret, args, i = _NONE, 0, [], 0
+    quoted = lambda: state & (_INSQ | _INDQ)  # noqa: E731
+    while i < len(cmd):
+        c = cmd[i]
+        if c in " \t\r\n":
+            if state == _INARG:
+                state, i = _NONE, i + 1
+                continue
+            if not quoted():
+                i += 1
+                continue
+        elif c == "\\":
+            if state & _INSQ or state & _BSLASH:
+                pass
+            elif state & _INDQ:
+                if cmd[i + 1 : i + 2] in ('"', "\\", "$", "`") and i + 1 < len(cmd):
+                    state |= _BSLASH
+                    i += 1
+                    continue
+            else:
+                i += 1  # an unquoted backslash escapes the next character
+                if i >= len(cmd):
+                    break
+        elif c in "'\"":
+            mine, other = (_INSQ, _INDQ) if c == "'" else (_INDQ, _INSQ)
+            if state & other:
+                pass
+            elif state & mine:
+                state &= ~mine
+                i += 1
+                continue
+            elif state in (_NONE, _INARG):
+                if state == _NONE:
+                    args.append("")
+                state = mine | _INARG
+                i += 1
+                continue
+        elif c in "|<>":
+            ret |= 0 if quoted() else RUNCMD_HAS_REDIR
+        elif c in "&;":
+            if not quoted():
+                state, ret = _SPECIAL, ret | RUNCMD_HAS_JOBCONTROL
+        elif c == "`":
+            if not state & _INSQ and not state & _BSLASH:
+                ret |= RUNCMD_HAS_SUBCOMMAND
+        elif c in "()":
+            ret |= 0 if quoted() else RUNCMD_HAS_PAREN
+        elif c == "$":
+            if not state & _INSQ and not state & _BSLASH:
+                ret |= RUNCMD_HAS_SUBCOMMAND if cmd[i + 1 : i + 2] == "(" else RUNCMD_HAS_SHVAR
+        elif c in "*?":
+            ret |= 0 if quoted() else RUNCMD_HAS_WILDCARD
+        state &= ~_BSLASH
+        if state == _NONE:
+            state = _INARG
+            args.append("")
+        if args:
+            args[-1] += cmd[i]
+        i += 1
+    if state & _INSQ:
+        ret |= RUNCMD_HAS_UBSQ
+    if state & _INDQ:
+        ret |= RUNCMD_HAS_UBDQ
+    return ret, args
+
+
+def expand_macros(command_line: str, macros: dict[str, str]) -> str:
+    """``$NAME$`` replaced by ``macros[NAME]`` as Nagios does for a command (no cleaning)."""
+    return re.sub(r"\$([A-Z0-9_]+)\$", lambda m: macros[m.group(1)], command_line)

@@ -1,9 +1,10 @@
 """Nagios objects from the inventory, with every pre-check ``nagios -v`` cannot word well (pure).
 
-Every pillar value that reaches a directive is checked first: no line breaks, ``;``, ``#``,
-backslashes or control characters (they would end the value early or start a new directive),
-object names free of Nagios' ``illegal_object_name_chars``, templates that exist, parents that
-exist in the generated set or the rest of the Nagios configuration.
+Every pillar value that reaches a directive is checked first: printable ASCII, no ``;``,
+``#`` or backslash (they would end the value early or start a new directive), no backquote and
+no ``$`` outside a Nagios macro; object names free of Nagios' ``illegal_object_name_chars`` (the
+Debian default set always, plus whatever the main config adds), templates that exist, parents
+that exist in the generated set or the rest of the Nagios configuration.
 
 Objects come out in canonical order, sorted by (file, kind, name): one file per host (with its
 services), plus ``hostgroups.cfg`` and ``slack.cfg``. Inside an object the identity
@@ -28,8 +29,17 @@ DEFAULT_ILLEGAL_CHARS = "`~!$%^&*|'\"<>?,()="
 SLACK_CONTACT = "saltmesh-slack"
 SLACK_HOST_COMMAND = "saltmesh-notify-host-slack"
 SLACK_SERVICE_COMMAND = "saltmesh-notify-service-slack"
+# The only macros on the Slack command lines (see slack_command_lines).
+SLACK_MACROS = frozenset(
+    {"NOTIFICATIONTYPE", "HOSTNAME", "SERVICEDESC", "HOSTSTATE", "SERVICESTATE"}
+    | {"LASTHOSTCHECK", "LASTSERVICECHECK"}
+)
 
 _FORBIDDEN_VALUE = re.compile(r"[\x00-\x1f\x7f;#\\]")
+# A '$' in a value must start a Nagios macro ($ARG1$, $USER1$, $HOSTADDRESS$, $_HOSTFOO$,
+# on-demand $SERVICESTATE:web01:HTTP$); '$(', '${', '$$' and a lone '$' are refused, and so
+# is a backquote: they have no use in a directive and a shell would run them.
+_MACRO = re.compile(r"\$[A-Z0-9_]+(?::[A-Za-z0-9_. -]*)*\$")
 
 # Directives a pillar service may set (Nagios 4 service object, minus identity and templating
 # keys the renderer owns). A misspelled directive is fatal for Nagios, so it is caught here.
@@ -79,7 +89,9 @@ def canonical(objects: Iterable[NagiosObject]) -> list[NagiosObject]:
 class _Builder:
     def __init__(self, illegal_chars: str) -> None:
         self.r = Reader()
-        self.illegal = set(illegal_chars)
+        # the defaults always, whatever the main config says: names reach the Slack command
+        # line ($HOSTNAME$, $SERVICEDESC$), where a quote or a '$' must never appear
+        self.illegal = set(DEFAULT_ILLEGAL_CHARS) | set(illegal_chars)
         self.objects: list[NagiosObject] = []
 
     def name(self, value: str, path: str, what: str) -> bool:
@@ -90,6 +102,8 @@ class _Builder:
             self.r.bad(path, f"{what} {value!r} contains characters Nagios rejects: {''.join(bad)}")
         elif _FORBIDDEN_VALUE.search(value):
             self.r.bad(path, f"{what} {value!r} contains ';', '#', '\\' or control characters")
+        elif not (value.isascii() and value.isprintable()):
+            self.r.bad(path, f"{what} {value!r} contains non-ASCII characters")
         else:
             return True
         return False
@@ -101,8 +115,17 @@ class _Builder:
                 f"{value!r} contains ';', '#', '\\' or a line break/control character, which "
                 "would end or inject Nagios directives",
             )
-            return False
-        return True
+        elif not (value.isascii() and value.isprintable()):
+            self.r.bad(path, f"{value!r} contains non-ASCII characters")
+        elif "`" in value or "$" in _MACRO.sub("", value):
+            self.r.bad(
+                path,
+                f"{value!r} contains a backquote or a '$' that does not start a Nagios macro "
+                "($ARG1$, $USER1$...)",
+            )
+        else:
+            return True
+        return False
 
     def add(self, kind: str, name: str, file: str, directives: Mapping[str, str]) -> None:
         ident = IDENTITY[kind]
@@ -183,6 +206,42 @@ def _services(b: _Builder, server: Server, settings: Settings, known: Known, sla
         b.add("service", f"{server.name}/{desc}", f"host_{server.name}.cfg", directives)
 
 
+def _quoted(args: Iterable[str]) -> str:
+    """Each argument in single quotes: Nagios then runs the command without a shell (its
+    runcmd_cmd2strv sees no metacharacter outside quotes) and splits it at the spaces."""
+    for arg in args:
+        if "'" in arg:
+            raise ValueError(f"{arg!r} cannot be single-quoted")
+    return " ".join(f"'{arg}'" for arg in args)
+
+
+def slack_command_lines(settings: Settings) -> dict[str, str]:
+    """The ``command_line`` of the two Slack notification commands.
+
+    No free text ever reaches the command line: only the macros of :data:`SLACK_MACROS`, whose
+    values are fixed words, numbers or the names of objects saltmesh renders (checked to hold
+    none of :data:`DEFAULT_ILLEGAL_CHARS`, so no quote). The plugin output, which a check may
+    fill with anything, is read by the script from ``status.dat`` (the status of the same
+    check, found by ``--check-time``), whatever ``illegal_macro_output_chars`` or
+    ``enable_environment_macros`` say.
+    """
+    s = settings.slack
+    base = [s.python, s.script, f"--url-file={s.url_file}", f"--main-config={settings.main_config}"]
+    if s.channel:
+        base.append(f"--channel={s.channel}")
+    if s.username:
+        base.append(f"--username={s.username}")
+    host = ["--kind=host", "--type=$NOTIFICATIONTYPE$", "--host=$HOSTNAME$"]
+    host += ["--state=$HOSTSTATE$", "--check-time=$LASTHOSTCHECK$"]
+    service = ["--kind=service", "--type=$NOTIFICATIONTYPE$", "--host=$HOSTNAME$"]
+    service += ["--service=$SERVICEDESC$", "--state=$SERVICESTATE$"]
+    service += ["--check-time=$LASTSERVICECHECK$"]
+    return {
+        SLACK_HOST_COMMAND: _quoted(base + host),
+        SLACK_SERVICE_COMMAND: _quoted(base + service),
+    }
+
+
 def _slack_objects(b: _Builder, settings: Settings, known: Known) -> None:
     s = settings.slack
     if s.contact_template not in known.contact_templates:
@@ -190,21 +249,7 @@ def _slack_objects(b: _Builder, settings: Settings, known: Known) -> None:
             "saltmesh:nagios:slack:contact_template",
             f"unknown contact template {s.contact_template!r}",
         )
-    base = [s.python, s.script, "--url-file", s.url_file]
-    if s.channel:
-        base += ["--channel", s.channel]
-    if s.username:
-        base += ["--username", s.username]
-    common = '--type "$NOTIFICATIONTYPE$"'
-    host = " ".join(
-        base + ["--kind host", common, '--host "$HOSTNAME$"', '--state "$HOSTSTATE$"']
-        + ['--output "$HOSTOUTPUT$"']
-    )  # fmt: skip
-    service = " ".join(
-        base + ["--kind service", common, '--host "$HOSTNAME$"', '--service "$SERVICEDESC$"']
-        + ['--state "$SERVICESTATE$"', '--output "$SERVICEOUTPUT$"']
-    )  # fmt: skip
-    for cmd, line in ((SLACK_HOST_COMMAND, host), (SLACK_SERVICE_COMMAND, service)):
+    for cmd, line in slack_command_lines(settings).items():
         if cmd not in known.commands:
             b.add("command", cmd, "slack.cfg", {"command_name": cmd, "command_line": line})
     b.add(

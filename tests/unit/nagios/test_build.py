@@ -22,8 +22,8 @@ def test_no_slack_no_contacts():
 def test_slack_commands_keep_secret_out():
     text = render(pillar())["slack.cfg"].decode()
     assert "hooks.example" not in text
-    assert "--url-file /etc/nagios4/saltmesh-slack.url" in text
-    assert "--channel #ops" in text
+    assert "'--url-file=/etc/nagios4/saltmesh-slack.url'" in text
+    assert "'--channel=#ops'" in text
 
 
 @pytest.mark.parametrize(

@@ -28,30 +28,19 @@ def test_slack_script_payload_colours():
     script = _load(REPO / "salt" / "nagios" / "files" / "slack_notify.py", "slack_notify")
     parser_args = [
         "--url-file", "/x", "--kind", "service", "--type", "PROBLEM", "--host", "web01",
-        "--service", "HTTP", "--state", "CRITICAL", "--output", "refused", "--channel", "#ops",
+        "--service", "HTTP", "--state", "CRITICAL", "--check-time", "5", "--channel", "#ops",
     ]  # fmt: skip
-    import argparse
-
-    ns = argparse.Namespace(
-        **{
-            "url_file": "/x",
-            "kind": "service",
-            "type": "PROBLEM",
-            "host": "web01",
-            "service": "HTTP",
-            "state": "CRITICAL",
-            "output": "refused",
-            "channel": "#ops",
-            "username": None,
-        }
-    )
-    payload = script.build_payload(ns)
+    ns = script.parse_args(parser_args)
+    payload = script.build_payload(ns, "refused")
     att = payload["attachments"][0]
     assert att["color"] == "danger" and att["title"] == "PROBLEM: web01/HTTP is CRITICAL"
+    assert (
+        att["text"] == "refused" and att["fallback"] == "PROBLEM: web01/HTTP is CRITICAL: refused"
+    )
     assert payload["channel"] == "#ops"
     for state, colour in (("OK", "good"), ("WARNING", "warning"), ("UP", "good")):
         ns.state = state
-        assert script.build_payload(ns)["attachments"][0]["color"] == colour
+        assert script.build_payload(ns, "")["attachments"][0]["color"] == colour
     assert script.main(parser_args[:1] + ["/nonexistent"] + parser_args[2:]) == 2
 
 

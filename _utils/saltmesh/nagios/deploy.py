@@ -28,7 +28,7 @@ from saltmesh.nagios import daemon, nrpe
 from saltmesh.nagios.plan import Plan, make_plan
 from saltmesh.nagios.settings import Settings
 from saltmesh.nagios.tree import read_known, read_main_config, scan_tree
-from saltmesh.nagios.validation import scratch_config, verdict
+from saltmesh.nagios.validation import foreign_culprits, scratch_config, verdict
 
 
 @dataclass
@@ -99,12 +99,15 @@ def apply(settings: Settings, pillar: Mapping[str, Any], test: bool = False) -> 
             )
         ok, lines = validate(p)
         if not ok:
-            return Outcome(
-                False,
-                {},
-                "nagios -v rejected the new objects; nothing was changed:\n" + "\n".join(lines),
-                lines,
-            )
+            head = "nagios -v rejected the new objects; nothing was changed:"
+            culprits = foreign_culprits(lines, settings.conf_dir, p.rendered)
+            if culprits:  # a hand-written file is broken: reloading would stop Nagios
+                head = (
+                    f"nagios -v rejected the configuration because of {', '.join(culprits)}, "
+                    "which saltmesh does not own; nothing was changed and Nagios was not "
+                    "reloaded (it keeps running on the configuration it loaded before):"
+                )
+            return Outcome(False, {}, head + "\n" + "\n".join(lines), lines)
         what = f"write {len(p.writes)} and remove {len(p.removes)} file(s) in {settings.conf_dir}"
         if test:
             return Outcome(None, p.changes, f"Would {what}; nagios -v on a scratch copy: OK", lines)
@@ -138,13 +141,24 @@ def _activate(p: Plan, what: str, lines: list[str]) -> Outcome:
             True, p.changes, f"Validated, did {what}, reloaded Nagios (pid {pid})", lines
         )
     _put_files(conf_dir, backup)
+    return Outcome(False, {}, "; ".join(problems + [_after_rollback(p, pid)]), lines)
+
+
+def _after_rollback(p: Plan, pid: int) -> str:
+    """Put the daemon back on the restored files; say how that went."""
+    s = p.settings
     if daemon.alive(pid):
         with contextlib.suppress(OSError, CommandError):
             daemon.send_reload(s.reload, s.service, pid)
-    elif s.reload == "systemd":
-        with contextlib.suppress(CommandError):
+        return "previous files restored and Nagios reloaded with them"
+    if s.reload == "systemd":
+        try:
             daemon.systemctl("start", s.service)
-    return Outcome(False, {}, "; ".join(problems) + "; previous files restored", lines)
+        except CommandError as err:
+            return f"previous files restored, but Nagios did not start again: {err}"
+        new = daemon.daemon_pid(s.reload, s.service, daemon.nagios_pid_file(s, p.main))
+        return f"previous files restored and Nagios started again with them (pid {new})"
+    return "previous files restored; Nagios is not running: start it, it loads them"
 
 
 def nrpe_apply(settings: Settings, pillar: Mapping[str, Any], test: bool = False) -> Outcome:

@@ -6,7 +6,9 @@ set; :mod:`saltmesh.nagios.deploy` writes it and runs the validator.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable
 
 from saltmesh.nagios.plan import Plan
 
@@ -54,3 +56,15 @@ def verdict(returncode: int, output: str, stage: str, conf_dir: str) -> tuple[bo
     if not ok and not any(ln.startswith(("Error:", "Unable")) for ln in lines):
         lines += [ln for ln in output.splitlines()[-15:] if ln.strip()]
     return ok, lines
+
+
+def foreign_culprits(lines: Iterable[str], conf_dir: str, ours: Iterable[str]) -> list[str]:
+    """Files the validator names in its errors (``... in file '<path>' on line N``) that
+    saltmesh does not own: not one of ``ours`` (file names) in ``conf_dir``."""
+    conf_dir, ours = os.path.normpath(conf_dir), set(ours)
+    named = {m.group(1) for ln in lines for m in re.finditer(r"\bin file '([^']+)'", ln)}
+    return sorted(
+        f
+        for f in named
+        if os.path.dirname(os.path.normpath(f)) != conf_dir or os.path.basename(f) not in ours
+    )

@@ -4,7 +4,14 @@ Nagios runs from its own directory: a minimal main config loading Debian's objec
 (``/etc/nagios4/objects``) and plugin commands (``/etc/nagios-plugins/config``), a hand-written
 host (``handmade-gw``, an "external" parent), and ``cfg_dir=<root>/conf.d`` with saltmesh's
 ``conf.d/saltmesh`` inside. ``workhours`` is redefined as all week so notifications flow at any
-hour. Active checks are off: tests drive states with external commands.
+hour. Active checks are off: tests drive states with external commands, or force a check of
+``saltmesh-test-print!<name>``, which prints ``<root>/checks/<name>`` and exits 2.
+``illegal_macro_output_chars`` is not set (Nagios' default: nothing a check prints is stripped on
+its way into a command line), the setting most open to abuse: the Slack command must be safe
+even so.
+
+Foreign files (:data:`FOREIGN`: hand-written objects beside and inside saltmesh's directory)
+are seeded at start and checked, byte for byte and still loaded, at stop.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -67,6 +75,33 @@ define service {
     check_command        return-ok
 }
 """
+
+
+_PRINT_CHECK = """\
+import sys
+with open(sys.argv[1], encoding="utf-8") as fh:
+    sys.stdout.write(fh.read())
+sys.exit(2)
+"""
+
+# Files saltmesh does not own, seeded before the suite (paths relative to the instance root):
+# a file beside saltmesh's directory in the same cfg_dir, and in saltmesh's own directory a
+# .cfg without the saltmesh header (Nagios loads it), a dot file and a README (it does not).
+FOREIGN = {
+    "conf.d/handmade-web.cfg": (
+        "# written by hand\ndefine host {\n    host_name  handmade-web\n    use        linux-server\n"
+        "    address    127.0.0.2\n}\ndefine service {\n    host_name            handmade-web\n"
+        "    service_description  ALIVE\n    use                  generic-service\n"
+        "    check_command        return-ok\n}\n"
+    ),
+    "conf.d/saltmesh/zz-handmade.cfg": (
+        "# saltmesh: not its header, so not its file\ndefine host {\n"
+        "    host_name  handmade-inner\n    use        linux-server\n    address    127.0.0.3\n}\n"
+    ),
+    "conf.d/saltmesh/.handmade-draft.cfg": "define host {\n    this is not loaded\n",
+    "conf.d/saltmesh/README": "Files here are written by saltmesh, except zz-handmade.cfg.\n",
+}
+FOREIGN_HOSTS = ("handmade-gw", "handmade-web", "handmade-inner")
 
 
 def have_nagios() -> bool:
@@ -140,6 +175,7 @@ class NagiosInstance:
         self.status_file = self.root / "status.dat"
         self.objects_cache = self.root / "objects.cache"
         self.log_file = self.root / "nagios.log"
+        self.foreign: dict[str, bytes] = {}
 
     def write_config(self) -> None:
         for sub in ("objects", "rw", "spool", "conf.d"):
@@ -148,12 +184,20 @@ class NagiosInstance:
             shutil.copy(DEBIAN_OBJECTS / name, self.root / "objects" / name)
         (self.root / "objects" / "timeperiods.cfg").write_text(_TIMEPERIODS)
         (self.root / "objects" / "handmade.cfg").write_text(_HANDMADE)
+        (self.root / "objects" / "print-check.cfg").write_text(
+            "define command {\n    command_name  saltmesh-test-print\n"
+            f"    command_line  {sys.executable} {self.root}/bin/print-check "
+            f"{self.root}/checks/$ARG1$\n}}\n"
+        )
+        for sub in ("bin", "checks"):
+            (self.root / sub).mkdir(exist_ok=True)
+        (self.root / "bin" / "print-check").write_text(_PRINT_CHECK)
         r = self.root
         lines = [
             f"log_file={self.log_file}",
             f"cfg_dir={PLUGIN_CONFIG}",
             *(f"cfg_file={r}/objects/{n}.cfg" for n in
-              ("commands", "contacts", "timeperiods", "templates", "handmade")),
+              ("commands", "contacts", "timeperiods", "templates", "handmade", "print-check")),
             f"cfg_dir={self.conf_root}",
             f"object_cache_file={self.objects_cache}",
             f"precached_object_file={r}/objects.precache",
@@ -182,12 +226,39 @@ class NagiosInstance:
             "enable_notifications=1",
             "check_for_updates=0",
             "illegal_object_name_chars=`~!$%^&*|'\"<>?,()=",
-            "illegal_macro_output_chars=`~$&|'\"<>",
         ]  # fmt: skip
         self.cfg.write_text("\n".join(lines) + "\n")
 
+    def seed_foreign(self) -> None:
+        """Write :data:`FOREIGN` and remember its bytes (once: a restart keeps the first)."""
+        if self.foreign:
+            return
+        for rel, text in FOREIGN.items():
+            path = self.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                path.write_text(text)
+        self.foreign = {rel: (self.root / rel).read_bytes() for rel in FOREIGN}
+
+    def foreign_problems(self) -> list[str]:
+        """What happened to the foreign files: changed, gone, or their hosts no longer loaded."""
+        problems = []
+        for rel, data in self.foreign.items():
+            path = self.root / rel
+            if not path.exists():
+                problems.append(f"{rel} is gone")
+            elif path.read_bytes() != data:
+                problems.append(f"{rel} changed")
+        if self.alive():
+            loaded = self.hosts()
+            problems += [f"host {h} is no longer loaded" for h in FOREIGN_HOSTS if h not in loaded]
+        return problems
+
     def start(self) -> NagiosInstance:
         self.write_config()
+        self.seed_foreign()
+        if self.pid_file.exists() and self.pid() is None:
+            self.pid_file.unlink()  # a dead (maybe not yet reaped) daemon's lock file
         check = subprocess.run([NAGIOS, "-v", str(self.cfg)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         subprocess.run([NAGIOS, "-d", str(self.cfg)], check=True)

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from tests.conftest import changed, state_ret
-from tests.support.nagios import file_mode
+from tests.support.nagios import FOREIGN, file_mode
 
 OBJECTS_ID = "saltmesh-nagios-objects"
 
@@ -244,7 +244,8 @@ def test_removed_hosts_leave_nagios(salt_call_cli, nagios, good, prefix):
         empty = {"saltmesh": {"nagios": {**settings, "slack": slack}}, "servers": {}}
         ret = run_sls(salt_call_cli, "nagios.running", pillar=empty)
         assert ret.returncode == 0, ret
-        assert sorted(os.listdir(nagios.conf_dir)) == ["handmade-extra.cfg"]
+        seeded = [rel.rsplit("/", 1)[1] for rel in FOREIGN if rel.startswith("conf.d/saltmesh/")]
+        assert sorted(os.listdir(nagios.conf_dir)) == sorted(["handmade-extra.cfg", *seeded])
         assert not os.path.exists(slack["url_file"])
         assert not any(h.startswith(prefix) for h in nagios.hosts())
         assert "handmade-gw" in nagios.hosts()

@@ -31,7 +31,8 @@ def _services(r: Reader, data: Mapping[str, Any], path: str) -> tuple:
         directives = r.mapping(directives, spath)
         if directives is None:
             continue
-        out.append((desc, r.str_map({"d": directives}, "d", spath) or ()))
+        # problems named servers:<name>:services:<desc>:<directive>
+        out.append((desc, r.str_map({desc: directives}, desc, f"{path}:services") or ()))
     return tuple(out)
 
 

@@ -90,28 +90,37 @@ def lock_path(conf_dir: str) -> str:
 
 
 def apply(settings: Settings, pillar: Mapping[str, Any], test: bool = False) -> Outcome:
-    """Render, validate, swap in, reload once. PillarError/SaltmeshError for pre-check failures."""
+    """Render, validate, swap in, reload once. PillarError/SaltmeshError for pre-check failures.
+
+    ``test=True`` reads only (no lock file either). Otherwise the pillar is checked before the
+    lock file is taken, then planned again under the lock, which serialises concurrent runs.
+    """
+    if test:
+        return _apply(settings, pillar, test=True)
+    plan(settings, pillar)  # a bad pillar fails here, before anything is written
     with fileio.locked(lock_path(settings.conf_dir)):
-        p = plan(settings, pillar)
-        if p.empty:
-            return Outcome(
-                True, {}, f"{p.objects} Nagios objects in {settings.conf_dir} are current"
+        return _apply(settings, pillar, test=False)
+
+
+def _apply(settings: Settings, pillar: Mapping[str, Any], test: bool) -> Outcome:
+    p = plan(settings, pillar)
+    if p.empty:
+        return Outcome(True, {}, f"{p.objects} Nagios objects in {settings.conf_dir} are current")
+    ok, lines = validate(p)
+    if not ok:
+        head = "nagios -v rejected the new objects; nothing was changed:"
+        culprits = foreign_culprits(lines, settings.conf_dir, p.rendered)
+        if culprits:  # a hand-written file is broken: reloading would stop Nagios
+            head = (
+                f"nagios -v rejected the configuration because of {', '.join(culprits)}, "
+                "which saltmesh does not own; nothing was changed and Nagios was not "
+                "reloaded (it keeps running on the configuration it loaded before):"
             )
-        ok, lines = validate(p)
-        if not ok:
-            head = "nagios -v rejected the new objects; nothing was changed:"
-            culprits = foreign_culprits(lines, settings.conf_dir, p.rendered)
-            if culprits:  # a hand-written file is broken: reloading would stop Nagios
-                head = (
-                    f"nagios -v rejected the configuration because of {', '.join(culprits)}, "
-                    "which saltmesh does not own; nothing was changed and Nagios was not "
-                    "reloaded (it keeps running on the configuration it loaded before):"
-                )
-            return Outcome(False, {}, head + "\n" + "\n".join(lines), lines)
-        what = f"write {len(p.writes)} and remove {len(p.removes)} file(s) in {settings.conf_dir}"
-        if test:
-            return Outcome(None, p.changes, f"Would {what}; nagios -v on a scratch copy: OK", lines)
-        return _activate(p, what, lines)
+        return Outcome(False, {}, head + "\n" + "\n".join(lines), lines)
+    what = f"write {len(p.writes)} and remove {len(p.removes)} file(s) in {settings.conf_dir}"
+    if test:
+        return Outcome(None, p.changes, f"Would {what}; nagios -v on a scratch copy: OK", lines)
+    return _activate(p, what, lines)
 
 
 def _activate(p: Plan, what: str, lines: list[str]) -> Outcome:

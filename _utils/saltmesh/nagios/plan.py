@@ -6,13 +6,18 @@ remove and the object-level changes a state reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from saltmesh import inventory
 from saltmesh.errors import PillarError, SaltmeshError
-from saltmesh.nagios.build import DEFAULT_ILLEGAL_CHARS, build_objects, explain_inventory_error
+from saltmesh.nagios.build import (
+    DEFAULT_ILLEGAL_CHARS,
+    NagiosObject,
+    build_objects,
+    explain_inventory_error,
+)
 from saltmesh.nagios.objects import Known, MainConfig
 from saltmesh.nagios.render import diff_objects, objects_of_files, render_files
 from saltmesh.nagios.settings import Settings
@@ -48,6 +53,23 @@ class Plan:
         }
 
 
+def objects_from_pillar(
+    settings: Settings,
+    pillar: Mapping[str, Any],
+    known: Known,
+    illegal_chars: str = "",
+    owned_hosts: Iterable[str] = (),
+) -> list[NagiosObject]:
+    """The objects for this pillar: every pillar check of the Nagios pipeline (inventory, then
+    the builder's), pure. PillarError names each problem's path; ``owned_hosts`` (hosts
+    saltmesh rendered before) turn "unknown parent" into "being removed while..."."""
+    try:
+        inv = inventory.parse(pillar, external_hosts=known.hosts)
+    except PillarError as err:
+        raise explain_inventory_error(err, owned_hosts, pillar) from None
+    return build_objects(inv, settings, known, illegal_chars)
+
+
 def make_plan(
     settings: Settings, pillar: Mapping[str, Any], main: MainConfig, tree: Tree, known: Known
 ) -> Plan:
@@ -58,13 +80,9 @@ def make_plan(
             f"{main.path}: Nagios would never load it"
         )
     owned_objects = objects_of_files(tree.owned)
-    try:
-        inv = inventory.parse(pillar, external_hosts=known.hosts)
-    except PillarError as err:
-        owned_hosts = [k.split(" ", 1)[1] for k in owned_objects if k.startswith("host ")]
-        raise explain_inventory_error(err, owned_hosts, pillar) from None
+    owned_hosts = [k.split(" ", 1)[1] for k in owned_objects if k.startswith("host ")]
     illegal = main.get("illegal_object_name_chars", DEFAULT_ILLEGAL_CHARS) or ""
-    objects = build_objects(inv, settings, known, illegal)
+    objects = objects_from_pillar(settings, pillar, known, illegal, owned_hosts)
     rendered = render_files(objects)
     clash = sorted(set(rendered) & tree.foreign_in_conf_dir)
     if clash:

@@ -230,9 +230,16 @@ NASTY = {
     "semicolon": "a; touch {m}; b && touch {m} & c > {m}.redirect < /etc/passwd",
     "sq-breakout": "x' ; touch {m} ; echo '",
     "dq-breakout": 'x" ; touch {m} ; echo "',
-    "newlines": "first line\nsecond $(touch {m})\n`touch {m}`\\n stays \\\\ literal",
+    "newlines": "first line\nsecond $(touch {m}); x\n`touch {m}`\\n stays \\\\ literal",
     "unicode": "héllo wörld ✓ — ünïcode",
 }
+
+
+def as_nagios_keeps_it(output: str) -> str:
+    """The output as Nagios itself stores it (base/checks.c): the first line stripped and its
+    ';' turned into ':' (replace_semicolons); the long output as printed."""
+    first, sep, rest = output.partition("\n")
+    return first.strip().replace(";", ":") + sep + rest
 
 
 def test_slack_command_is_safe_whatever_a_check_prints(
@@ -251,6 +258,10 @@ def test_slack_command_is_safe_whatever_a_check_prints(
         data["servers"][host].setdefault("services", {})[f"Nasty-{case}"] = {
             "check_command": f"saltmesh-test-print!{prefix}-{case}",
             "max_check_attempts": "1",
+            # only saltmesh's contact: Debian's notify-service-by-email (the template's
+            # 'admins') puts "$SERVICEOUTPUT$" in a shell command line and runs whatever the
+            # check printed once illegal_macro_output_chars does not strip '$' and '`'
+            "contact_groups": "null",
         }
     ret = run_sls(salt_call_cli, "nagios.running", pillar=data)
     assert by_id(ret)[OBJECTS_ID]["result"] is True, ret.data
@@ -262,7 +273,7 @@ def test_slack_command_is_safe_whatever_a_check_prints(
             lambda p, s=service: f"{host}/{s} is CRITICAL" in p["json"].get("text", "")
         )
         att = post["json"]["attachments"][0]
-        assert att["text"] == text, (service, att["text"])
+        assert att["text"] == as_nagios_keeps_it(text), (service, att["text"])
         assert {"title": "Service", "value": service, "short": True} in att["fields"]
         assert post["json"]["channel"] == "#ops"
     time.sleep(1)

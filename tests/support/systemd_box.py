@@ -109,16 +109,22 @@ def build_image(tag: str | None = None, log=print) -> str:
               "python3 -m venv /opt/salt && /opt/salt/bin/pip install -q --no-index "
               f"--find-links /tmp/wheels {' '.join(PIP_PACKAGES)} && rm -rf /tmp/wheels"])  # fmt: skip
         _run(["docker", "commit", "--change", 'CMD ["/lib/systemd/systemd"]', name, tag])
-        for old in _run(["docker", "images", "--filter", f"reference={REPOSITORY}:*",
-                         "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split():  # fmt: skip
-            if old != tag:  # an image of an older recipe
-                subprocess.run(["docker", "rmi", old], capture_output=True)
+        _prune(keep=tag)
         log(f"systemd box: image {tag} in {time.monotonic() - started:.0f} s")
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
         subprocess.run(["docker", "rmi", base], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
     return tag
+
+
+def _prune(keep: str) -> None:
+    """Remove the box images of other (older) recipes."""
+    listed = _run(["docker", "images", "--filter", f"reference={REPOSITORY}:*",
+                   "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split()  # fmt: skip
+    for old in listed:
+        if old != keep:
+            subprocess.run(["docker", "rmi", old], capture_output=True)
 
 
 class Box:

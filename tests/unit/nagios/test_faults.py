@@ -151,3 +151,19 @@ def test_failed_reload_restores_files_and_reloads_them(tree, monkeypatch):
     finally:
         victim.kill()
         victim.wait()
+
+
+def _tree_bytes(root) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@needs_nagios
+def test_test_mode_touches_nothing_not_even_the_lock_file(tree):
+    data = pillar(tree)
+    before = _tree_bytes(tree)
+    out = deploy.apply(parse_settings(data), data, test=True)
+    assert out.result is None and out.changes["added"] == ["host docker01", "host web01"]
+    assert _tree_bytes(tree) == before
+    assert not (tree / "conf.d" / ".saltmesh.lock").exists()

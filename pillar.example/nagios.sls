@@ -19,11 +19,13 @@ saltmesh:
     host_template: linux-server                  # `use` of servers that name none
     service_template: generic-service            # `use` of services that name none
 
-    slack:                                       # notifications; off without webhook_url
+    # Notifications; off without webhook_url. The commands carry no plugin output (the script
+    # reads it from status.dat), so nothing a check prints can reach a shell.
+    slack:
       webhook_url: https://hooks.slack.com/services/T000/B000/XXXXXXXX   # example (a secret)
       channel: '#ops'                            # example; default: the webhook's channel
       # username: nagios
-      url_file: /etc/nagios4/saltmesh-slack.url  # mode 0640 root:nagios
+      url_file: /etc/nagios4/saltmesh-slack.url  # mode 0640 root:<group>; the URL is nowhere else
       script: /usr/local/lib/saltmesh/nagios-slack-notify
       python: /usr/bin/python3                   # needs python3-requests
       contact_template: generic-contact

@@ -113,6 +113,20 @@ def test_bad_settings_fail_one_state_naming_the_path(
     minion_log.assert_clean()
 
 
+def test_bad_settings_through_the_minion_daemon(salt_cli, salt_minion, nagios, good, minion_log):
+    """The same through the master and the minion daemon (``salt <minion> state.sls``)."""
+    bad = _with(good, reload="kill")
+    for sls, sid in (("nagios.running", OBJECTS_ID), ("nagios.nrpe", NRPE_ID)):
+        ret = salt_cli.run("state.sls", sls, "pillar=" + json.dumps(bad), minion_tgt=salt_minion.id)
+        assert ret.returncode != 0
+        results = {r["__id__"]: r for r in ret.data.values()}
+        assert list(results) == [sid], ret.data
+        assert results[sid]["result"] is False
+        assert "\n  saltmesh:nagios:reload: 'kill' is not one of" in results[sid]["comment"]
+    text = minion_log.assert_clean()
+    assert "ProcessPayload" in text  # the daemon's own log lines: it did run the jobs
+
+
 def test_execution_functions_answer_a_bad_pillar_cleanly(
     salt_call_cli, pillar, nagios, good, minion_log
 ):

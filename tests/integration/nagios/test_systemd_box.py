@@ -160,8 +160,7 @@ def test_reload_through_systemd_and_slack_as_the_nagios_user(box):
     assert (
         "Nagios is not running; it loads them at start" in res["saltmesh-nagios-objects"]["comment"]
     )
-    assert res["saltmesh-nagios-service"]["changes"].get("saltmesh-nagios-service") or \
-        res["saltmesh-nagios-service"]["changes"]  # fmt: skip
+    assert res["saltmesh-nagios-service"]["changes"], res  # started (and enabled) by Salt
     before = wait(lambda: (s := nagios_state(box))["active"] == "active" and s["pid"] and s,
                   what="nagios4 active")  # fmt: skip
     wait(lambda: "box-web01" in box.read("/var/lib/nagios4/objects.cache"), what="objects.cache")

@@ -9,7 +9,7 @@ Within one state run the read (Bridge, Port, Interface and Open_vSwitch, in one 
 process) is cached in ``__context__`` (which Salt creates afresh for each state run), so 200
 port states cost one read: the states pass ``cache=True``. A write through this module marks
 the bridges/ports/interfaces it touched, and only a later caller looking at one of those names
-reads again (``ovsdiff.touched_names``); ``ovs.transact`` and ``ovs.ensure_record`` drop the
+reads again (``saltmesh.ovs.clauses.touched_names``); ``ovs.transact`` and ``ovs.ensure_record`` drop the
 cached copy. Code that changes OVS behind this module's back in the same run should call
 ``ovs.invalidate``. Direct calls (``cache=False``, the default) always read afresh.
 
@@ -26,9 +26,14 @@ import shutil
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import ovsdiff
 from saltmesh.errors import SaltmeshError
-from saltmesh.ovsdb import Ovsdb
+from saltmesh.ovs import bridge as ovs_bridge
+from saltmesh.ovs import clauses as ovs_clauses
+from saltmesh.ovs import port as ovs_port
+from saltmesh.ovs import record as ovs_record
+from saltmesh.ovs.errors import SpecError
+from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.spec import PortSpec
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +70,7 @@ def invalidate():
 
 def snapshot(refresh=False, names=None):
     """
-    The current Bridge/Port/Interface tables as a :class:`saltmesh.ovsdb.Snapshot` object,
+    The current Bridge/Port/Interface tables as a :class:`saltmesh.ovs.schema.Snapshot` object,
     cached for the run. For states and other modules; on the CLI use ``ovs.bridges``,
     ``ovs.ports`` or ``ovs.interfaces``.
 
@@ -101,7 +106,7 @@ def _written(clauses, snap):
     if cached is None or cached["snap"] is not snap:
         __context__.pop(_CACHE, None)
         return
-    touched = ovsdiff.touched_names(clauses, snap)
+    touched = ovs_clauses.touched_names(clauses, snap)
     if touched is None:
         __context__.pop(_CACHE, None)
     else:
@@ -275,7 +280,7 @@ def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # py
     if fields.get("interfaces") is not None and isinstance(fields["interfaces"], list):
         fields["interfaces"] = tuple(fields["interfaces"])
     try:
-        spec = ovsdiff.PortSpec(name=name, bridge=bridge, type=type, **fields)
+        spec = PortSpec(name=name, bridge=bridge, type=type, **fields)
     except TypeError as err:
         raise CommandExecutionError(f"port {name}: {err}") from None
     names = {name, bridge, *spec.members}
@@ -283,7 +288,7 @@ def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # py
 
     def plan(snap):
         seen["snap"] = snap
-        return ovsdiff.diff_port(spec, snap, assume_bridge=test)
+        return ovs_port.diff_port(spec, snap, assume_bridge=test)
 
     out = _reconcile(plan, test, names, cache)
     snap = seen.get("snap")
@@ -307,7 +312,7 @@ def remove_port(name, bridge=None, test=False, cache=False):
         salt '*' ovs.remove_port gre-0a000002
     """
     return _reconcile(
-        lambda snap: ovsdiff.remove_port(name, snap, bridge=bridge),
+        lambda snap: ovs_port.remove_port(name, snap, bridge=bridge),
         test,
         {name, bridge} - {None},
         cache,
@@ -339,7 +344,7 @@ def ensure_bridge(name, test=False, cache=False, **fields):
         raise CommandExecutionError(f"bridge {name}: unknown argument(s) {', '.join(unknown)}")
     names = {name, fields.get("parent")} - {None}
     return _reconcile(
-        lambda snap: ovsdiff.diff_bridge(name, snap, assume_parent=test, **fields),
+        lambda snap: ovs_bridge.diff_bridge(name, snap, assume_parent=test, **fields),
         test,
         names,
         cache,
@@ -356,7 +361,7 @@ def remove_bridge(name, test=False, cache=False):
 
         salt '*' ovs.remove_bridge br0
     """
-    return _reconcile(lambda snap: ovsdiff.remove_bridge(name, snap), test, {name}, cache)
+    return _reconcile(lambda snap: ovs_bridge.remove_bridge(name, snap), test, {name}, cache)
 
 
 def ensure_record(table, record, data, test=False):
@@ -379,12 +384,12 @@ def ensure_record(table, record, data, test=False):
             have = _db().get_record(table, record)
         except SaltmeshError as err:
             if not (test and table in _CREATED_BY_STATES and "no row" in str(err)):
-                raise ovsdiff.SpecError(f"{table} {record}: {err}") from None
+                raise SpecError(f"{table} {record}: {err}") from None
             # test mode: an earlier state of the run may create the record; plan from empty
             have = {
                 c: {} if isinstance(v, dict) else [] if isinstance(v, list) else None
                 for c, v in data.items()
             }
-        return ovsdiff.diff_record(table, record, data, have)
+        return ovs_record.diff_record(table, record, data, have)
 
     return _reconcile(plan, test)

@@ -30,7 +30,7 @@ import ipaddress
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import ovsdiff
+from saltmesh.ovs import wording
 
 __virtualname__ = "openvswitch_port"
 
@@ -112,12 +112,12 @@ def present(name, bridge, tunnel_type=None, id=None, remote=None, dst_port=None,
     try:
         fields = _translate(tunnel_type, id, remote, dst_port, internal)
     except ValueError as err:
-        return ovsdiff.state_ret(name, "Port", error=f"port {name}: {err}")
+        return wording.ovs_ret(name, "Port", error=f"port {name}: {err}")
     try:
         out = __salt__["ovs.ensure_port"](name, bridge, test=test, cache=True, **fields)
     except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Port", error=str(err))
-    return ovsdiff.state_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
+        return wording.ovs_ret(name, "Port", error=str(err))
+    return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
 
 
 def absent(name, bridge=None):

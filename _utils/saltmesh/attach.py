@@ -31,10 +31,12 @@ import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from saltmesh import ovsdiff
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.inventory import NetworkAttachment
-from saltmesh.ovsdb import Ovsdb, Snapshot
+from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.port import diff_port, remove_port
+from saltmesh.ovs.schema import Snapshot
+from saltmesh.ovs.spec import PortSpec
 
 EXT_CONTAINER = "saltmesh-container"
 EXT_IFACE = "saltmesh-iface"
@@ -77,9 +79,9 @@ def describe(net: NetworkAttachment) -> dict[str, Any]:
     return out
 
 
-def port_spec(container: str, net: NetworkAttachment, pid: int) -> ovsdiff.PortSpec:
+def port_spec(container: str, net: NetworkAttachment, pid: int) -> PortSpec:
     name = host_ifname(container, net.interface)
-    return ovsdiff.PortSpec(
+    return PortSpec(
         name=name,
         bridge=net.bridge,
         tag=net.vlan,
@@ -223,7 +225,7 @@ class Attacher:
         return changes
 
     def _drop_port(self, name: str) -> None:
-        clauses, _ = ovsdiff.remove_port(name, self.snap)
+        clauses, _ = remove_port(name, self.snap)
         self.ovsdb.transact(clauses)
         ports = {k: v for k, v in self.snap.ports.items() if k != name}
         ifaces = {k: v for k, v in self.snap.interfaces.items() if k != name}
@@ -260,7 +262,7 @@ class Attacher:
         if shutil.which("ethtool"):
             self.run([*nsenter, "ethtool", "-K", net.interface, "tx", "off"], None)
         self.run(self._ip("link", "set", "dev", host, "up"), None)
-        clauses, _ = ovsdiff.diff_port(port_spec(container, net, pid), self.snap)
+        clauses, _ = diff_port(port_spec(container, net, pid), self.snap)
         self.ovsdb.transact(clauses)
         self._snap = None  # re-read lazily if another container needs it
 

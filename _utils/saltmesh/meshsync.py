@@ -14,8 +14,10 @@ from dataclasses import replace
 
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import MESH_ID, PEER_ID, HostPlan, Tunnel
-from saltmesh.ovsdb import Bridge, Snapshot
-from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port, remove_port
+from saltmesh.ovs.bridge import diff_bridge
+from saltmesh.ovs.port import diff_port, remove_port
+from saltmesh.ovs.schema import Bridge, Snapshot
+from saltmesh.ovs.spec import PortSpec
 
 Clause = tuple[str, ...]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from saltmesh import attach, docker_core, inventory
-from saltmesh.ovsdb import Interface, Port, Snapshot
+from saltmesh.ovs.schema import Interface, Port, Snapshot
 
 IMAGE = {"Id": "sha256:img", "Config": {"Env": ["PATH=/bin", "LANG=C"], "Labels": {"from": "img"}}}
 

@@ -12,8 +12,10 @@ import time
 
 import pytest
 
-from saltmesh.ovsdb import Ovsdb
-from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port
+from saltmesh.ovs.bridge import diff_bridge
+from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.port import diff_port
+from saltmesh.ovs.spec import PortSpec
 from tests.support.ovs import OvsInstance
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from saltmesh.ovs.errors import SpecError
 from saltmesh.ovs.schema import Snapshot
 
 Clause = tuple[str, ...]
@@ -32,6 +33,21 @@ def transaction_args(clauses: Iterable[Sequence[str]]) -> list[str]:
 def clauses_text(clauses: Iterable[Clause]) -> str:
     """A readable one-line form of clauses (for comments and logs)."""
     return " -- ".join(" ".join(c) for c in clauses)
+
+
+def normalise(clauses: Any) -> list[Clause]:
+    """User-given clauses (``ovs.transact``) as a list of string tuples.
+
+    A single clause (a list of strings) is accepted as a list of one. Raises
+    :class:`SpecError` for anything but a list of argument lists.
+    """
+    if isinstance(clauses, list | tuple) and clauses and isinstance(clauses[0], str):
+        clauses = [clauses]
+    if not isinstance(clauses, list | tuple) or not all(
+        isinstance(c, list | tuple) and all(isinstance(a, str | int) for a in c) for c in clauses
+    ):
+        raise SpecError("clauses must be a list of argument lists")
+    return [tuple(str(a) for a in c) for c in clauses]
 
 
 def touched_names(clauses: Iterable[Sequence[str]], snap: Snapshot) -> set[str] | None:

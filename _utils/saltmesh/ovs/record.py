@@ -71,3 +71,14 @@ def _same_scalar(cur: Any, want: Any) -> bool:
     if isinstance(cur, str):
         return cur == to_str(want)
     return cur == want
+
+
+def blank_record(data: Mapping[str, Any]) -> dict[str, Any]:
+    """An empty record with the columns of ``data`` (maps ``{}``, sets ``[]``, else ``None``).
+
+    Test mode plans against it when an earlier state of the same run creates the record.
+    """
+    return {
+        c: {} if isinstance(v, dict) else [] if isinstance(v, list) else None
+        for c, v in data.items()
+    }

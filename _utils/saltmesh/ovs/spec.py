@@ -8,7 +8,7 @@ to ``""``) and collects every problem at once; ``check()`` raises them as one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from saltmesh.constants import DATAPATH_TYPES, IFNAMSIZ
@@ -178,6 +178,20 @@ class PortSpec:
     def members(self) -> tuple[str, ...]:
         return self.interfaces if self.interfaces else (self.name,)
 
+    @classmethod
+    def from_args(cls, name: str, bridge: str, type: str | None = "", **fields: Any) -> PortSpec:
+        """A spec from loose arguments (YAML lists for ``trunks``/``interfaces`` accepted).
+
+        An unknown argument raises :class:`SpecError`; the spec may still have ``problems``.
+        """
+        for attr in ("trunks", "interfaces"):
+            if isinstance(fields.get(attr), list):
+                fields[attr] = tuple(fields[attr])
+        try:
+            return cls(name=name, bridge=bridge, type=type, **fields)
+        except TypeError as err:
+            raise SpecError(f"port {name}: {err}") from None
+
 
 @dataclass(frozen=True)
 class BridgeSpec:
@@ -243,3 +257,7 @@ class BridgeSpec:
         if self.protocols is not None:
             cols["protocols"] = tuple(sorted(set(self.protocols)))
         return cols
+
+
+# The arguments a bridge takes besides its name (``ovs.ensure_bridge``).
+BRIDGE_ARGS = frozenset(f.name for f in fields(BridgeSpec)) - {"name", "problems"}

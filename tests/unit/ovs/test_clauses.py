@@ -1,7 +1,10 @@
-"""Clauses: their text, what a write touches (for the snapshot cache)."""
+"""Clauses: their text, user-given clauses, what a write touches (for the snapshot cache)."""
+
+import pytest
 
 from saltmesh.ovs.bridge import diff_bridge, remove_bridge
-from saltmesh.ovs.clauses import clauses_text, touched_names
+from saltmesh.ovs.clauses import clauses_text, normalise, touched_names
+from saltmesh.ovs.errors import SpecError
 from saltmesh.ovs.port import diff_port, remove_port
 from saltmesh.ovs.schema import Interface, Port
 from saltmesh.ovs.spec import PortSpec
@@ -20,6 +23,18 @@ def test_touched_names():
     assert touched_names(remove_bridge("br1", snap)[0], snap) == {"br1", "bond0", "eth1", "eth2"}
     assert touched_names(diff_bridge("br7", snap, datapath_type="netdev")[0], snap) == {"br7"}
     assert touched_names([("set", "Open_vSwitch", ".", "other_config:a=1")], snap) is None
+
+
+def test_user_clauses_are_normalised():
+    assert normalise([["add-br", "br0"], ("set", "Port", "p", "tag", 5)]) == [
+        ("add-br", "br0"),
+        ("set", "Port", "p", "tag", "5"),
+    ]
+    assert normalise(["add-br", "br0"]) == [("add-br", "br0")]  # one clause
+    assert normalise([]) == []
+    for bad in ("add-br br0", [["add-br", None]], [1, 2], {"a": 1}):
+        with pytest.raises(SpecError, match="clauses must be a list of argument lists"):
+            normalise(bad)
 
 
 def test_clauses_text():

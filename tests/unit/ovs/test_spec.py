@@ -5,7 +5,7 @@ import pytest
 from saltmesh.constants import TUNNEL_TYPES
 from saltmesh.ovs.errors import SpecError
 from saltmesh.ovs.port import diff_port
-from saltmesh.ovs.spec import PORT_TYPES, TUNNEL_PORT_TYPES, BridgeSpec, PortSpec
+from saltmesh.ovs.spec import BRIDGE_ARGS, PORT_TYPES, TUNNEL_PORT_TYPES, BridgeSpec, PortSpec
 from tests.unit.ovs.helpers import make_snap
 
 
@@ -39,6 +39,13 @@ def test_long_tunnel_names_are_allowed():
     assert diff_port(spec, make_snap())[0]
 
 
+def test_port_spec_from_loose_arguments():
+    spec = PortSpec.from_args("bond0", "br0", "system", interfaces=["eth2", "eth1"], trunks=[5, 3])
+    assert (spec.type, spec.interfaces, spec.trunks) == ("", ("eth1", "eth2"), (3, 5))
+    with pytest.raises(SpecError, match="^port p1: .*'colour'"):
+        PortSpec.from_args("p1", "br0", colour="red")
+
+
 def test_port_spec_collects_every_problem():
     spec = PortSpec(name="p1", bridge="", tag="x", mtu_request=1)
     assert spec.problems == (
@@ -66,6 +73,9 @@ def test_bridge_spec_normalises_and_validates():
         "vlan: 'x' is not a VLAN id (0-4095)",
         "parent: a fake bridge needs vlan as well",
     )
+    assert sorted(BRIDGE_ARGS) == [
+        "datapath_type", "external_ids", "fail_mode", "other_config", "parent", "protocols", "vlan",
+    ]  # fmt: skip
 
 
 def test_tunnel_port_types_include_every_mesh_tunnel_type():

@@ -4,7 +4,7 @@ import pytest
 
 from saltmesh import inventory
 from saltmesh.mesh import graph, planner, report, sync
-from saltmesh.ovsdb import Bridge, Interface, Port, Snapshot
+from saltmesh.ovs.schema import Bridge, Interface, Port, Snapshot
 
 
 def host_plan(n=3, host="docker01", **mesh_opts):

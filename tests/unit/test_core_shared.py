@@ -125,3 +125,10 @@ def test_core_modules_are_small():
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert big == {}
+
+
+def test_host_lock_path_is_under_the_cachedir():
+    assert (
+        fileio.host_lock_path("/var/cache/salt/minion")
+        == "/var/cache/salt/minion/saltmesh/host.lock"
+    )

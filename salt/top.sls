@@ -8,6 +8,7 @@
   Before the first saltutil.sync_all (which renders this file too) the function is not there
   yet: the top then gives nothing, instead of failing.
 #}
-{%- set sls = salt['saltmesh.highstate_sls']() if 'saltmesh.highstate_sls' in salt else [] %}
+{%- set ready = salt['sys.list_functions']('saltmesh.highstate_sls') %}
+{%- set sls = salt['saltmesh.highstate_sls']() if ready else [] %}
 base:
   '{{ grains['id'] }}': {{ sls | json }}

@@ -12,11 +12,13 @@ APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-n
 
 .PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers clean
 
+# `make test` is strict: a skipped integration test fails it (a missing daemon proves nothing).
+test: export SALTMESH_NO_SKIP = 1
 test: system venv venv-3007 daemons lint
-	@mkdir -p build
-	$(VENV)/bin/pytest --junitxml=build/test-3008.xml $(PYTEST_FLAGS)
-	$(VENV3007)/bin/pytest -m smoke --junitxml=build/test-3007.xml $(PYTEST_FLAGS)
-	@$(PYTHON) scripts/test-summary build/test-3008.xml build/test-3007.xml
+	@mkdir -p build && rm -f build/test-3008.xml build/test-3007.xml
+	$(VENV)/bin/pytest --junitxml=build/test-3008.xml $(PYTEST_FLAGS) || true
+	$(VENV3007)/bin/pytest -m smoke --junitxml=build/test-3007.xml $(PYTEST_FLAGS) || true
+	@$(PYTHON) scripts/test-summary --strict build/test-3008.xml build/test-3007.xml
 
 test-3008: system venv daemons
 	$(VENV)/bin/pytest $(PYTEST_FLAGS)

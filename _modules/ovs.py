@@ -9,7 +9,7 @@ Within one state run the read (Bridge, Port, Interface and Open_vSwitch, in one 
 process) is cached in ``__context__`` (which Salt creates afresh for each state run), so 200
 port states cost one read: the states pass ``cache=True``. A write through this module marks
 the bridges/ports/interfaces it touched, and only a later caller looking at one of those names
-reads again (``ovsdiff.touched_names``); ``ovs.transact`` and ``ovs.ensure_record`` drop the
+reads again (:mod:`saltmesh.ovs.cache`); ``ovs.transact`` and ``ovs.ensure_record`` drop the
 cached copy. Code that changes OVS behind this module's back in the same run should call
 ``ovs.invalidate``. Direct calls (``cache=False``, the default) always read afresh.
 
@@ -26,15 +26,14 @@ import shutil
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import ovsdiff
 from saltmesh.errors import SaltmeshError
-from saltmesh.ovsdb import Ovsdb
+from saltmesh.ovs import views
+from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "ovs"
-_CACHE = "saltmesh.ovs.snapshot"
-_CREATED_BY_STATES = ("Bridge", "Port", "Interface")
 
 
 def __virtual__():
@@ -49,6 +48,24 @@ def _db():
     return Ovsdb(target, timeout=int(timeout))
 
 
+def _reconciler():
+    """The core for this minion's OVSDB, with the run's snapshot cached in ``__context__``."""
+    return Reconciler(_db(), __context__)
+
+
+def _call(fn, *args, **kwargs):
+    """Call the core; its errors become CommandExecutionError."""
+    try:
+        return fn(*args, **kwargs)
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+
+
+def _fields(kwargs):
+    """Keyword arguments without the ``__pub_*`` ones Salt adds to a CLI call."""
+    return {k: v for k, v in kwargs.items() if not k.startswith("__")}
+
+
 def invalidate():
     """
     Forget the OVSDB read cached for this run (after changing OVS by other means).
@@ -59,14 +76,14 @@ def invalidate():
 
         salt '*' ovs.invalidate
     """
-    __context__.pop(_CACHE, None)
+    _reconciler().cache.drop()
     return True
 
 
 def snapshot(refresh=False, names=None):
     """
-    The current Bridge/Port/Interface tables as a :class:`saltmesh.ovsdb.Snapshot` object,
-    cached for the run. For states and other modules; on the CLI use ``ovs.bridges``,
+    The current Bridge/Port/Interface tables as a :class:`saltmesh.ovs.schema.Snapshot`
+    object, cached for the run. For states and other modules; on the CLI use ``ovs.bridges``,
     ``ovs.ports`` or ``ovs.interfaces``.
 
     refresh
@@ -81,31 +98,7 @@ def snapshot(refresh=False, names=None):
 
         salt '*' ovs.snapshot
     """
-    db = _db()
-    cached = __context__.get(_CACHE)
-    if not refresh and cached is not None and cached["db"] == db.db:
-        dirty = cached["dirty"]
-        if not dirty or (names is not None and not dirty.intersection(names)):
-            return cached["snap"]
-    try:
-        snap = db.snapshot()
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
-    __context__[_CACHE] = {"db": db.db, "snap": snap, "dirty": set()}
-    return snap
-
-
-def _written(clauses, snap):
-    """After a successful write: mark what it touched, so only readers of it re-read."""
-    cached = __context__.get(_CACHE)
-    if cached is None or cached["snap"] is not snap:
-        __context__.pop(_CACHE, None)
-        return
-    touched = ovsdiff.touched_names(clauses, snap)
-    if touched is None:
-        __context__.pop(_CACHE, None)
-    else:
-        cached["dirty"].update(touched)
+    return _call(_reconciler().cache.get, refresh=refresh, names=names)
 
 
 def transact(clauses):
@@ -123,19 +116,7 @@ def transact(clauses):
 
         salt '*' ovs.transact '[["add-br", "br0"], ["set", "Bridge", "br0", "datapath_type=netdev"]]'
     """
-    if isinstance(clauses, (list, tuple)) and clauses and isinstance(clauses[0], str):
-        clauses = [clauses]
-    if not isinstance(clauses, (list, tuple)) or not all(
-        isinstance(c, (list, tuple)) and all(isinstance(a, (str, int)) for a in c) for c in clauses
-    ):
-        raise CommandExecutionError("clauses must be a list of argument lists")
-    if not clauses:
-        return True
-    __context__.pop(_CACHE, None)  # unknown effect: the next reader reads again
-    try:
-        _db().transact([tuple(str(a) for a in c) for c in clauses])
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    _call(_reconciler().transact, clauses)
     return True
 
 
@@ -149,14 +130,7 @@ def version():
 
         salt '*' ovs.version
     """
-    try:
-        return _db().version()
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
-
-
-def _plain(obj):
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(obj).items()}
+    return _call(_db().version)
 
 
 def bridges():
@@ -169,7 +143,7 @@ def bridges():
 
         salt '*' ovs.bridges
     """
-    return {name: _plain(br) for name, br in snapshot(refresh=True).bridges.items()}
+    return views.bridges(snapshot(refresh=True))
 
 
 def ports(bridge=None):
@@ -183,8 +157,7 @@ def ports(bridge=None):
         salt '*' ovs.ports
         salt '*' ovs.ports br0
     """
-    snap = snapshot(refresh=True)
-    return {n: _plain(p) for n, p in snap.ports.items() if bridge is None or p.bridge == bridge}
+    return views.ports(snapshot(refresh=True), bridge)
 
 
 def interfaces(bridge=None):
@@ -198,13 +171,7 @@ def interfaces(bridge=None):
         salt '*' ovs.interfaces
         salt '*' ovs.interfaces br0
     """
-    snap = snapshot(refresh=True)
-    out = {}
-    for name, iface in snap.interfaces.items():
-        port = snap.ports.get(iface.port) if iface.port else None
-        if bridge is None or (port is not None and port.bridge == bridge):
-            out[name] = _plain(iface)
-    return out
+    return views.interfaces(snapshot(refresh=True), bridge)
 
 
 def record(table, record):
@@ -218,43 +185,13 @@ def record(table, record):
         salt '*' ovs.record Open_vSwitch .
         salt '*' ovs.record Bridge br0
     """
-    try:
-        return _db().get_record(table, record)
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
+    return _call(_db().get_record, table, record)
 
 
 # --- reconcile: used by the ovs_* and openvswitch_* states ----------------------------------
-
-
-def _reconcile(plan, test, names=None, cache=False):
-    """Diff against the cached snapshot and apply in one transaction.
-
-    ``cache=True`` (state runs, whose ``__context__`` lives for one run) reuses the run's
-    snapshot; otherwise OVSDB is read afresh. ``names`` are the bridges/ports/interfaces the
-    plan looks at (``None``: the plan reads
-    something else, and a write drops the cache). If the transaction fails, OVS may have
-    changed behind the cache: read again, re-plan and retry once. Returns
-    ``{"changes": ..., "clauses": ...}``.
-    """
-    try:
-        snap = snapshot(refresh=not cache, names=names) if names is not None else None
-        clauses, changes = plan(snap)
-        if clauses and not test:
-            try:
-                _db().transact(clauses)
-            except SaltmeshError:
-                __context__.pop(_CACHE, None)
-                snap = snapshot(refresh=True) if names is not None else None
-                clauses, changes = plan(snap)
-                _db().transact(clauses)
-            if names is None:
-                __context__.pop(_CACHE, None)
-            else:
-                _written(clauses, snap)
-    except SaltmeshError as err:
-        raise CommandExecutionError(str(err)) from None
-    return {"changes": changes, "clauses": [list(c) for c in clauses]}
+#
+# ``cache=True`` (state runs, whose ``__context__`` lives for one run) reuses the run's
+# snapshot; otherwise OVSDB is read afresh. Each returns ``{"changes": ..., "clauses": ...}``.
 
 
 def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # pylint: disable=redefined-builtin
@@ -269,31 +206,15 @@ def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # py
 
         salt '*' ovs.ensure_port gre-0a000002 br0 type=gre options='{remote_ip: 10.0.0.2}' protected=True
     """
-    fields = {k: v for k, v in fields.items() if not k.startswith("__")}
-    if fields.get("trunks") is not None and isinstance(fields["trunks"], list):
-        fields["trunks"] = tuple(fields["trunks"])
-    if fields.get("interfaces") is not None and isinstance(fields["interfaces"], list):
-        fields["interfaces"] = tuple(fields["interfaces"])
-    try:
-        spec = ovsdiff.PortSpec(name=name, bridge=bridge, type=type, **fields)
-    except TypeError as err:
-        raise CommandExecutionError(f"port {name}: {err}") from None
-    names = {name, bridge, *spec.members}
-    seen = {}
-
-    def plan(snap):
-        seen["snap"] = snap
-        return ovsdiff.diff_port(spec, snap, assume_bridge=test)
-
-    out = _reconcile(plan, test, names, cache)
-    snap = seen.get("snap")
-    if not out["changes"] and snap is not None:  # in sync: pass on what vswitchd reports
-        out["errors"] = {
-            m: snap.interfaces[m].error
-            for m in spec.members
-            if m in snap.interfaces and snap.interfaces[m].error
-        }
-    return out
+    return _call(
+        _reconciler().ensure_port,
+        name,
+        bridge,
+        type,
+        test=test,
+        use_cache=cache,
+        **_fields(fields),
+    )
 
 
 def remove_port(name, bridge=None, test=False, cache=False):
@@ -306,12 +227,7 @@ def remove_port(name, bridge=None, test=False, cache=False):
 
         salt '*' ovs.remove_port gre-0a000002
     """
-    return _reconcile(
-        lambda snap: ovsdiff.remove_port(name, snap, bridge=bridge),
-        test,
-        {name, bridge} - {None},
-        cache,
-    )
+    return _call(_reconciler().remove_port, name, bridge, test=test, use_cache=cache)
 
 
 def ensure_bridge(name, test=False, cache=False, **fields):
@@ -324,26 +240,7 @@ def ensure_bridge(name, test=False, cache=False, **fields):
 
         salt '*' ovs.ensure_bridge br0 datapath_type=netdev fail_mode=secure
     """
-    fields = {k: v for k, v in fields.items() if not k.startswith("__")}
-    allowed = {
-        "datapath_type",
-        "fail_mode",
-        "protocols",
-        "other_config",
-        "external_ids",
-        "parent",
-        "vlan",
-    }
-    unknown = sorted(set(fields) - allowed)
-    if unknown:
-        raise CommandExecutionError(f"bridge {name}: unknown argument(s) {', '.join(unknown)}")
-    names = {name, fields.get("parent")} - {None}
-    return _reconcile(
-        lambda snap: ovsdiff.diff_bridge(name, snap, assume_parent=test, **fields),
-        test,
-        names,
-        cache,
-    )
+    return _call(_reconciler().ensure_bridge, name, test=test, use_cache=cache, **_fields(fields))
 
 
 def remove_bridge(name, test=False, cache=False):
@@ -356,7 +253,7 @@ def remove_bridge(name, test=False, cache=False):
 
         salt '*' ovs.remove_bridge br0
     """
-    return _reconcile(lambda snap: ovsdiff.remove_bridge(name, snap), test, {name}, cache)
+    return _call(_reconciler().remove_bridge, name, test=test, use_cache=cache)
 
 
 def ensure_record(table, record, data, test=False):
@@ -369,22 +266,4 @@ def ensure_record(table, record, data, test=False):
 
         salt '*' ovs.ensure_record Open_vSwitch . '{other_config: {foo: bar}}'
     """
-    if not isinstance(data, dict) or not data:
-        raise CommandExecutionError(
-            f"{table} {record}: data must be a non-empty mapping of columns"
-        )
-
-    def plan(_snap):
-        try:
-            have = _db().get_record(table, record)
-        except SaltmeshError as err:
-            if not (test and table in _CREATED_BY_STATES and "no row" in str(err)):
-                raise ovsdiff.SpecError(f"{table} {record}: {err}") from None
-            # test mode: an earlier state of the run may create the record; plan from empty
-            have = {
-                c: {} if isinstance(v, dict) else [] if isinstance(v, list) else None
-                for c, v in data.items()
-            }
-        return ovsdiff.diff_record(table, record, data, have)
-
-    return _reconcile(plan, test)
+    return _call(_reconciler().ensure_record, table, record, data, test=test)

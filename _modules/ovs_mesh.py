@@ -17,6 +17,7 @@ from salt.exceptions import CommandExecutionError
 from saltmesh import inventory
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import planner, sync
+from saltmesh.ovs import views
 
 __virtualname__ = "ovs_mesh"
 
@@ -65,19 +66,8 @@ def status(host=None):
     """
     hp = _plan(host)
     snap = __salt__["ovs.snapshot"]()
-    ports = {}
-    for name, peer in sorted(sync.owned_ports(snap, hp.mesh).items()):
-        port = snap.ports[name]
-        iface = snap.interfaces.get(name)
-        ports[name] = {
-            "peer": peer,
-            "bridge": port.bridge,
-            "uuid": port.uuid,
-            "protected": port.protected,
-            "type": iface.type if iface else None,
-            "options": dict(iface.options) if iface else {},
-            "link_state": iface.link_state if iface else None,
-            "bfd_status": dict(iface.bfd_status) if iface else {},
-            "error": iface.error if iface else None,
-        }
+    ports = {
+        name: {"peer": peer, **views.port_status(snap, name)}
+        for name, peer in sorted(sync.owned_ports(snap, hp.mesh).items())
+    }
     return {"host": hp.host, "bridge": hp.bridge, "mesh": hp.mesh, "ports": ports}

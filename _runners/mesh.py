@@ -18,9 +18,10 @@ CLI Example:
 """
 
 import salt.client
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import SaltException
 
 from saltmesh import inventory, proc
+from saltmesh.boundary import one_line_errors
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import graph as meshgraph
 from saltmesh.mesh import planner, report
@@ -39,11 +40,8 @@ def _pillar(pillar_minion=None):
 
 
 def _fleet(pillar_minion=None):
-    try:
-        inv = inventory.parse(_pillar(pillar_minion))
-        return inv, planner.plan_fleet(inv)
-    except SaltmeshError as err:
-        raise SaltInvocationError(str(err)) from None
+    inv = inventory.parse(_pillar(pillar_minion))
+    return inv, planner.plan_fleet(inv)
 
 
 def _table_or_data(plans):
@@ -52,6 +50,7 @@ def _table_or_data(plans):
     return {host: hp.to_dict() for host, hp in plans.items()}
 
 
+@one_line_errors(SaltException, OSError)
 def plan(minion=None, pillar_minion=None):
     """
     Show the mesh plan: every tunnel port of every docker host, or of one.
@@ -71,7 +70,7 @@ def plan(minion=None, pillar_minion=None):
     """
     inv, plans = _fleet(pillar_minion)
     if minion is not None:
-        host = minion if minion in plans else _host(inv, minion)
+        host = minion if minion in plans else planner.host_for_minion(inv, minion)
         plans = {host: plans[host]}
     return _table_or_data(plans)
 
@@ -99,6 +98,7 @@ def _reports(plans, timeout):
     return {host: report.verify_host(plans[host], answers[host]) for host in plans}
 
 
+@one_line_errors(SaltException, OSError)
 def diff(pillar_minion=None, timeout=60):
     """
     Fleet dry run: what ``state.sls mesh`` would add, change or remove on each docker host.
@@ -119,6 +119,7 @@ def diff(pillar_minion=None, timeout=60):
     return {host: report.dry_run_answer(answer) for host, answer in answers.items()}
 
 
+@one_line_errors(SaltException, OSError)
 def verify(pillar_minion=None, timeout=60):
     """
     Compare every host's actual tunnels (and BFD state, when enabled) with the plan.
@@ -136,6 +137,7 @@ def verify(pillar_minion=None, timeout=60):
     return _reports(plans, timeout)
 
 
+@one_line_errors(SaltException, OSError)
 def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60):
     """
     Draw the mesh: hosts and tunnels, as Graphviz DOT; SVG or PNG when ``dot`` is installed.
@@ -155,6 +157,10 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
         salt-run mesh.graph
         salt-run mesh.graph format=svg path=/tmp/mesh.svg status=True
     """
+    if format not in ("dot", "svg", "png"):
+        raise SaltmeshError(f"format must be dot, svg or png, not {format!r}")
+    if format != "dot" and not path:
+        raise SaltmeshError(f"format={format} needs path=<file>")
     _, plans = _fleet(pillar_minion)
     dot = meshgraph.to_dot(plans, _reports(plans, timeout) if status else None)
     if format == "dot":
@@ -163,12 +169,5 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
                 fh.write(dot)
             return path
         return dot
-    if format not in ("svg", "png"):
-        raise SaltInvocationError("format must be dot, svg or png")
-    if not path:
-        raise SaltInvocationError(f"format={format} needs path=<file>")
-    try:
-        proc.run(["dot", f"-T{format}", "-o", path], stdin=dot)
-    except SaltmeshError as err:
-        raise SaltInvocationError(f"Graphviz: {err}") from None
+    proc.run(["dot", f"-T{format}", "-o", path], stdin=dot)
     return path

@@ -18,9 +18,10 @@ CLI Example:
 
 import os
 
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import SaltException
 
 from saltmesh import fileio
+from saltmesh.boundary import one_line_errors
 from saltmesh.errors import SaltmeshError
 from saltmesh.placement import hashing, record
 
@@ -33,10 +34,7 @@ def __virtual__():
 
 def _rows(pillar_minion=None):
     minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
-    try:
-        return hashing.plan(__salt__["pillar.show_pillar"](minion))
-    except SaltmeshError as err:
-        raise SaltInvocationError(str(err)) from None
+    return hashing.plan(__salt__["pillar.show_pillar"](minion))
 
 
 def _read(path):
@@ -50,10 +48,11 @@ def _default_path():
         return configured
     roots = (__opts__.get("pillar_roots") or {}).get("base") or []
     if not roots:
-        raise SaltInvocationError("no pillar_roots:base configured; pass path=")
+        raise SaltmeshError("no pillar_roots:base configured; pass path=")
     return os.path.join(roots[0], "saltmesh_placement.sls")
 
 
+@one_line_errors(SaltException, OSError)
 def plan(pillar_minion=None):
     """
     Print the full placement table: every container, its host, and how it got there
@@ -68,6 +67,7 @@ def plan(pillar_minion=None):
     return hashing.table(_rows(pillar_minion))
 
 
+@one_line_errors(SaltException, OSError)
 def apply(path=None, pillar_minion=None, test=False):
     """
     Write the placement of containers without ``parents`` as ``saltmesh:placement`` into
@@ -87,9 +87,12 @@ def apply(path=None, pillar_minion=None, test=False):
     new = hashing.placement_map(rows)
     try:
         old = record.parse(_read(path), path) if os.path.exists(path) else {}
-    except (OSError, SaltmeshError) as err:
-        raise SaltInvocationError(str(err)) from None
+    except OSError as err:
+        raise SaltmeshError(f"cannot read {path}: {err}") from None
     changes = record.moves(old, new)
     if changes and not test:
-        fileio.write_atomic(path, record.render(new).encode())
+        try:
+            fileio.write_atomic(path, record.render(new).encode())
+        except OSError as err:
+            raise SaltmeshError(f"cannot write {path}: {err}") from None
     return {"path": path, "test": bool(test), "changes": changes, "table": hashing.table(rows)}

@@ -20,6 +20,8 @@ structured ``{field: {old, new}}``.
       openvswitch_bridge.absent
 """
 
+from saltmesh.ovs import compat3007
+
 __virtualname__ = "openvswitch_bridge"
 
 
@@ -49,10 +51,8 @@ def present(name, parent=None, vlan=None, datapath_type=None):
           openvswitch_bridge.present:
             - datapath_type: netdev
     """
-    if parent is not None:
-        datapath_type = None
     return __states__["ovs_bridge.present"](
-        name, datapath_type=datapath_type, parent=parent, vlan=vlan
+        name, **compat3007.bridge_fields(parent=parent, vlan=vlan, datapath_type=datapath_type)
     )
 
 

@@ -26,11 +26,10 @@ cause a change on every run; a port is created in one transaction without ERROR 
         - internal: true
 """
 
-import ipaddress
-
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import ovsdiff
+from saltmesh.errors import SaltmeshError
+from saltmesh.ovs import compat3007, wording
 
 __virtualname__ = "openvswitch_port"
 
@@ -39,44 +38,6 @@ def __virtual__():
     if "ovs.ensure_port" in __salt__:
         return __virtualname__
     return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
-
-
-def _int(value, low, high, what):
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be an integer between {low} and {high}, got {value!r}")
-    try:
-        num = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{what} must be an integer between {low} and {high}, got {value!r}"
-        ) from None
-    if not low <= num <= high:
-        raise ValueError(f"{what} must be an integer between {low} and {high}, got {value!r}")
-    return num
-
-
-def _translate(tunnel_type, id, remote, dst_port, internal):  # pylint: disable=redefined-builtin
-    """Salt 3007 arguments -> ovs.ensure_port fields."""
-    if tunnel_type not in (None, "vlan", "vxlan", "gre"):
-        raise ValueError(f"tunnel_type must be one of vlan, vxlan, gre, got {tunnel_type!r}")
-    if tunnel_type in ("gre", "vxlan"):
-        try:
-            ipaddress.ip_address(str(remote))
-        except ValueError:
-            raise ValueError(f"remote must be an IP address, got {remote!r}") from None
-        options = {"remote_ip": str(remote)}
-        if id is not None:
-            high = 2**32 - 1 if tunnel_type == "gre" else 2**64 - 1
-            options["key"] = str(_int(id, 0, high, "id"))
-        if tunnel_type == "vxlan" and dst_port not in (None, 0, "0", ""):
-            options["dst_port"] = str(_int(dst_port, 1, 65535, "dst_port"))
-        return {"type": tunnel_type, "options": options, "options_exact": False}
-    fields = {"type": "internal" if internal else None}
-    if tunnel_type == "vlan":
-        if id is None:
-            raise ValueError("id (the VLAN) is required with tunnel_type vlan")
-        fields["tag"] = _int(id, 0, 4095, "id (VLAN)")
-    return fields
 
 
 def present(name, bridge, tunnel_type=None, id=None, remote=None, dst_port=None, internal=False):  # pylint: disable=redefined-builtin
@@ -110,14 +71,14 @@ def present(name, bridge, tunnel_type=None, id=None, remote=None, dst_port=None,
     """
     test = bool(__opts__["test"])
     try:
-        fields = _translate(tunnel_type, id, remote, dst_port, internal)
-    except ValueError as err:
-        return ovsdiff.state_ret(name, "Port", error=f"port {name}: {err}")
+        fields = compat3007.port_fields(name, tunnel_type, id, remote, dst_port, internal)
+    except SaltmeshError as err:
+        return wording.ovs_ret(name, "Port", error=str(err))
     try:
         out = __salt__["ovs.ensure_port"](name, bridge, test=test, cache=True, **fields)
     except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Port", error=str(err))
-    return ovsdiff.state_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
+        return wording.ovs_ret(name, "Port", error=str(err))
+    return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
 
 
 def absent(name, bridge=None):

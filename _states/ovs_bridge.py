@@ -22,7 +22,7 @@ removed and ``{}`` empties it. An argument left out (``None``) is never touched.
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import ovsdiff
+from saltmesh.ovs import wording
 
 __virtualname__ = "ovs_bridge"
 
@@ -38,8 +38,8 @@ def _run(name, fn, **kwargs):
     try:
         out = __salt__[fn](name, test=test, cache=True, **kwargs)
     except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Bridge", error=str(err))
-    return ovsdiff.state_ret(name, "Bridge", out["changes"], test)
+        return wording.ovs_ret(name, "Bridge", error=str(err))
+    return wording.ovs_ret(name, "Bridge", out["changes"], test)
 
 
 def present(

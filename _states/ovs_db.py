@@ -19,7 +19,7 @@ scalars are set as given.
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import ovsdiff
+from saltmesh.ovs import wording
 
 __virtualname__ = "ovs_db"
 
@@ -54,10 +54,8 @@ def managed(name, table, data, record=None):
     """
     record = name if record is None else str(record)
     test = bool(__opts__["test"])
-    label = f"{table} {record}"
     try:
         out = __salt__["ovs.ensure_record"](table, record, data, test=test)
     except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Record", error=str(err))
-    ret = ovsdiff.state_ret(label, "Record", out["changes"], test)
-    return {**ret, "name": name}
+        return wording.ovs_ret(name, "Record", error=str(err))
+    return wording.ovs_ret(name, "Record", out["changes"], test, label=f"{table} {record}")

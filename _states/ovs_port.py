@@ -31,7 +31,7 @@ given is reconciled exactly (stale keys removed, ``{}`` empties it).
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import ovsdiff
+from saltmesh.ovs import wording
 
 __virtualname__ = "ovs_port"
 
@@ -118,8 +118,8 @@ def present(
             name, bridge, type=type or "", test=test, cache=True, **fields
         )
     except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Port", error=str(err))
-    return ovsdiff.state_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
+        return wording.ovs_ret(name, "Port", error=str(err))
+    return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
 
 
 def absent(name, bridge=None):
@@ -136,5 +136,5 @@ def absent(name, bridge=None):
     try:
         out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test, cache=True)
     except CommandExecutionError as err:
-        return ovsdiff.state_ret(name, "Port", error=str(err))
-    return ovsdiff.state_ret(name, "Port", out["changes"], test)
+        return wording.ovs_ret(name, "Port", error=str(err))
+    return wording.ovs_ret(name, "Port", out["changes"], test)

@@ -165,8 +165,10 @@ def row(label: str, r: dict) -> None:
 def core_one_transaction(ovs: OvsInstance, n: int) -> None:
     """The core path of the mesh state: N diff_port specs, all clauses in ONE transaction."""
     sys.path.insert(0, str(REPO / "_utils"))
-    from saltmesh.ovsdb import Ovsdb  # noqa: PLC0415
-    from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port  # noqa: PLC0415
+    from saltmesh.ovs.bridge import diff_bridge  # noqa: PLC0415
+    from saltmesh.ovs.ovsdb import Ovsdb  # noqa: PLC0415
+    from saltmesh.ovs.port import diff_port  # noqa: PLC0415
+    from saltmesh.ovs.spec import PortSpec  # noqa: PLC0415
 
     db = Ovsdb(ovs.db)
     db.transact(diff_bridge("br-core", db.snapshot(), datapath_type="netdev")[0])

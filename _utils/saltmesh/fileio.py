@@ -37,3 +37,8 @@ def locked(path: str | None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def host_lock_path(cachedir: str) -> str:
+    """The one lock file of a host: every state and engine that writes Docker or OVS takes it."""
+    return os.path.join(cachedir, "saltmesh", "host.lock")

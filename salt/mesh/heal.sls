@@ -1,9 +1,14 @@
-# Heal drift on a schedule: every docker host re-applies its states (mesh, containers, ...)
-#   salt 'docker*' state.sls mesh.heal
-# Pillar: saltmesh:heal_minutes (default 10).
+# Heal drift on a schedule: every docker host re-applies its highstate (salt/top.sls: mesh,
+# containers, ...). Part of the highstate of docker hosts; alone: salt 'docker*' state.sls mesh.heal
+# Pillar: saltmesh:heal_minutes (default 10), or saltmesh:heal_seconds (demos, tests; no splay).
+{%- set seconds = salt['pillar.get']('saltmesh:heal_seconds') %}
 saltmesh-heal:
   schedule.present:
     - function: state.apply
+{%- if seconds %}
+    - seconds: {{ seconds | int }}
+{%- else %}
     - minutes: {{ salt['pillar.get']('saltmesh:heal_minutes', 10) | int }}
     - splay: 30
+{%- endif %}
     - return_job: False

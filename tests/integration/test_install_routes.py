@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,13 +38,27 @@ def test_inventory_check_names_pillar_path(salt_call_cli, pillar):
 # so a masterless `salt-call --local` finds every module with no file_roots and no sync.
 
 
+def _source_copy(dest: Path) -> Path:
+    """The checkout's files as git sees them (tracked, or new and not ignored)."""
+    listed = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def wheel_site(tmp_path_factory):
     """The built wheel installed into a folder of its own (a real wheel, not the editable)."""
     tmp = tmp_path_factory.mktemp("wheel")
+    src = _source_copy(tmp / "src")  # a build in the checkout would leave build/ behind
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp / "dist"), str(REPO)],
+         "-w", str(tmp / "dist"), str(src)],
         check=True, capture_output=True,
     )  # fmt: skip
     (wheel,) = (tmp / "dist").glob("saltmesh-*.whl")

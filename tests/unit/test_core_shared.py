@@ -125,3 +125,22 @@ def test_core_modules_are_small():
         if (n := len(p.read_text().splitlines())) > 400
     }
     assert big == {}
+
+
+def test_host_lock_path_is_under_the_cachedir():
+    assert (
+        fileio.host_lock_path("/var/cache/salt/minion")
+        == "/var/cache/salt/minion/saltmesh/host.lock"
+    )
+
+
+def test_state_returns_are_built_in_one_place():
+    """No loader module or core module writes a state return by hand: stateret builds them."""
+    repo = CORE.parents[1]
+    offenders = [
+        str(p.relative_to(repo))
+        for folder in ("_states", "_modules", "_runners", "_engines", "_utils/saltmesh")
+        for p in (repo / folder).rglob("*.py")
+        if p.name != "stateret.py" and '"result":' in p.read_text()
+    ]
+    assert offenders == []

@@ -132,7 +132,7 @@ def test_host_for_minion():
         (lambda p: p["servers"]["docker02"].update(address="10.0.0.1"),
          "servers:docker02:address", "already used"),
         (lambda p: p["saltmesh"]["mesh"].update(underlay={"docker02": "10.0.0.1"}),
-         "servers:docker02:address", "underlay 10.0.0.1 is also docker01's"),
+         "saltmesh:mesh:underlay:docker02", "underlay 10.0.0.1 is also docker01's"),
         (lambda p: p["servers"]["docker02"].update(address="docker02.example.com"),
          "servers:docker02:address", "is not an IP address; set saltmesh:mesh:underlay:docker02"),
         (lambda p: p["saltmesh"]["mesh"].update(underlay={"docker02": "fd00::2"}),

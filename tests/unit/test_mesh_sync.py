@@ -4,7 +4,7 @@ import pytest
 
 from saltmesh import inventory
 from saltmesh.mesh import graph, planner, report, sync
-from saltmesh.ovsdb import Bridge, Interface, Port, Snapshot
+from saltmesh.ovs.schema import Bridge, Interface, Port, Snapshot
 
 
 def host_plan(n=3, host="docker01", **mesh_opts):
@@ -197,7 +197,7 @@ def test_verify_and_dot():
         (False, {"unreachable": "no answer"}),
         (
             "Minion did not return. [No response]",
-            {"unreachable": "Minion did not return. [No response]"},
+            {"unreachable": "no answer"},
         ),
         (
             {"x": ["'ovs_mesh.managed' is not available."]},
@@ -207,3 +207,20 @@ def test_verify_and_dot():
 )
 def test_dry_run_answer(answer, row):
     assert report.dry_run_answer(answer) == row
+
+
+@pytest.mark.parametrize(
+    ("answer", "row"),
+    [
+        (None, {"unreachable": "no answer"}),
+        ({}, {"unreachable": "no answer"}),
+        (
+            "Minion did not return. [No response]\nThe minions may not have...\n",
+            {"unreachable": "no answer"},
+        ),
+        ("'ovs_mesh.status' is not available.", {"error": "'ovs_mesh.status' is not available."}),
+        ({"ports": {}}, None),
+    ],
+)
+def test_no_answer(answer, row):
+    assert report.no_answer(answer) == row

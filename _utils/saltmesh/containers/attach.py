@@ -13,7 +13,7 @@ Whether an attachment is intact is read without entering the container. A ``dock
 changes the PID and destroys the veth, so the next run re-attaches. Ports carrying our
 ``external_ids`` whose container is gone (or no longer belongs here) are orphans and are removed.
 
-All OVSDB access goes through :mod:`saltmesh.ovsdb` / :mod:`saltmesh.ovsdiff`; processes are
+All OVSDB access goes through :mod:`saltmesh.ovs.ovsdb` and the diffs of :mod:`saltmesh.ovs`; processes are
 argument lists (``ip``, ``nsenter``, ``ethtool``) run by :mod:`saltmesh.proc`, never a shell.
 """
 
@@ -26,13 +26,15 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from saltmesh import ovsdiff, proc
+from saltmesh import proc
 from saltmesh.containers.iproute import inside_batch, ip, link_names, veth_add
 from saltmesh.containers.names import host_ifname, peer_ifname
 from saltmesh.containers.ports import EXT_IFACE, check, describe, owned_ports, port_spec
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.inventory import NetworkAttachment
-from saltmesh.ovsdb import VSCTL, Ovsdb, Snapshot
+from saltmesh.ovs.ovsdb import VSCTL, Ovsdb
+from saltmesh.ovs.port import diff_port, remove_port
+from saltmesh.ovs.schema import Snapshot
 
 Runner = Callable[[Sequence[str], str | None], str]
 
@@ -121,7 +123,7 @@ class Attacher:
         return changes
 
     def _drop_port(self, name: str) -> None:
-        clauses, _ = ovsdiff.remove_port(name, self.snap)
+        clauses, _ = remove_port(name, self.snap)
         self.ovsdb.transact(clauses)
         ports = {k: v for k, v in self.snap.ports.items() if k != name}
         ifaces = {k: v for k, v in self.snap.interfaces.items() if k != name}
@@ -143,7 +145,7 @@ class Attacher:
         if shutil.which("ethtool"):
             self.run([*nsenter, "ethtool", "-K", net.interface, "tx", "off"], None)
         self.run(ip(self.netns, "link", "set", "dev", host, "up"), None)
-        clauses, _ = ovsdiff.diff_port(port_spec(container, net, pid), self.snap)
+        clauses, _ = diff_port(port_spec(container, net, pid), self.snap)
         self.ovsdb.transact(clauses)
         self._snap = None  # re-read lazily if another container needs it
 

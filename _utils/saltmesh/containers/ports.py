@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from saltmesh import ovsdiff
 from saltmesh.containers.names import host_ifname
 from saltmesh.inventory import NetworkAttachment
-from saltmesh.ovsdb import Snapshot
+from saltmesh.ovs.schema import Snapshot
+from saltmesh.ovs.spec import PortSpec
 
 EXT_CONTAINER = "saltmesh-container"
 EXT_IFACE = "saltmesh-iface"
@@ -39,9 +39,9 @@ def describe(net: NetworkAttachment) -> dict[str, Any]:
     return out
 
 
-def port_spec(container: str, net: NetworkAttachment, pid: int) -> ovsdiff.PortSpec:
+def port_spec(container: str, net: NetworkAttachment, pid: int) -> PortSpec:
     """The OVS port (and interface) of ``container``'s attachment ``net`` while it runs as ``pid``."""
-    return ovsdiff.PortSpec(
+    return PortSpec(
         name=host_ifname(container, net.interface),
         bridge=net.bridge,
         tag=net.vlan,

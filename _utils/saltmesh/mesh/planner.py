@@ -123,9 +123,10 @@ def _endpoints(inv: Inventory) -> _Endpoints:
     problems: list[tuple[str, str]] = []
     overrides = dict(mesh.underlay)
     ips: dict[str, str] = {}
+    paths: dict[str, str] = {}  # where each host's underlay address was declared
     for server in inv.docker_hosts:
         raw = overrides.get(server.name, server.address)
-        path = (
+        path = paths[server.name] = (
             f"saltmesh:mesh:underlay:{server.name}"
             if server.name in overrides
             else f"servers:{server.name}:address"
@@ -143,15 +144,13 @@ def _endpoints(inv: Inventory) -> _Endpoints:
     ports: dict[str, str] = {}
     for host, ip in sorted(ips.items()):
         if ip in seen:
-            problems.append((f"servers:{host}:address", f"underlay {ip} is also {seen[ip]}'s"))
+            problems.append((paths[host], f"underlay {ip} is also {seen[ip]}'s"))
         seen[ip] = host
         ports[host] = port_name(mesh.tunnel, ip)
     clash: dict[str, str] = {}
     for host, name in sorted(ports.items()):
         if name in clash and ips[host] != ips[clash[name]]:
-            problems.append(
-                (f"servers:{host}:address", f"port name {name} collides with {clash[name]}'s")
-            )
+            problems.append((paths[host], f"port name {name} collides with {clash[name]}'s"))
         clash[name] = host
     family = families.pop() if len(families) == 1 else 4
     overhead = OVERHEAD[(mesh.tunnel, family)]

@@ -26,14 +26,30 @@ def plan_table(plans: Mapping[str, HostPlan]) -> str:
     return "\n".join(lines)
 
 
+def no_answer(answer: Any) -> dict | None:
+    """A row for a minion that gave no data: ``{"unreachable": "no answer"}`` when it did not
+    return, ``{"error": <first line>}`` when it answered with an error message; else None."""
+    if answer is None or answer is False or (isinstance(answer, Mapping) and not answer):
+        return {"unreachable": "no answer"}
+    if isinstance(answer, str):
+        text = answer.strip()
+        if not text or text.startswith("Minion did not return"):
+            return {"unreachable": "no answer"}
+        return {"error": text.splitlines()[0]}
+    return None
+
+
 def verify_host(plan: HostPlan, status: Any) -> dict:
     """Compare one host's planned tunnels with its ``ovs_mesh.status`` answer.
 
     Returns ``{"missing": [...], "extra": [...], "drifted": {port: [fields]}, "down": {port:
     reason}}`` with only the non-empty keys; ``{}`` means the host matches its plan.
     """
+    missing = no_answer(status)
+    if missing is not None:
+        return missing
     if not isinstance(status, Mapping) or "ports" not in status:
-        return {"unreachable": str(status) if status else "no answer"}
+        return {"error": str(status)}
     actual: Mapping[str, Mapping] = status["ports"]
     report: dict[str, Any] = {}
     planned = {t.name: t for t in plan.tunnels}
@@ -77,8 +93,11 @@ def dry_run_answer(answer: Any) -> dict:
     The predicted ``changes`` (``{}`` when in sync), else ``{"error": ...}`` for a failed state
     or ``{"unreachable": ...}`` when the minion did not answer with a state return.
     """
-    if not isinstance(answer, Mapping) or not answer:
-        return {"unreachable": str(answer) if answer else "no answer"}
+    missing = no_answer(answer)
+    if missing is not None:
+        return missing
+    if not isinstance(answer, Mapping):
+        return {"error": str(answer)}
     result = next(iter(answer.values()))
     if not isinstance(result, Mapping):
         return {"error": str(answer)}

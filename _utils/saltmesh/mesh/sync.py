@@ -1,7 +1,7 @@
 """Reconcile one host's planned tunnels with what its OVSDB holds (pure: no I/O).
 
 The desired set comes from :func:`saltmesh.mesh.planner.plan_host`, the actual set from an
-:class:`saltmesh.ovsdb.Snapshot`. Like OVN's ``encaps.c``: a planned port that is in sync is
+:class:`saltmesh.ovs.schema.Snapshot`. Like OVN's ``encaps.c``: a planned port that is in sync is
 left alone (its uuid survives), a drifted one is corrected in place, a missing one is created
 with all its columns in the same transaction, and every port that carries this mesh's identity
 but is no longer planned is deleted. Ports without the identity are never touched; one that
@@ -14,10 +14,11 @@ from dataclasses import replace
 
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh.planner import MESH_ID, PEER_ID, HostPlan, Tunnel
-from saltmesh.ovsdb import Bridge, Snapshot
-from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port, remove_port
-
-Clause = tuple[str, ...]
+from saltmesh.ovs.bridge import diff_bridge
+from saltmesh.ovs.clauses import Clause
+from saltmesh.ovs.port import diff_port, remove_port
+from saltmesh.ovs.schema import Bridge, Snapshot
+from saltmesh.ovs.spec import PortSpec
 
 
 class PortConflict(SaltmeshError):

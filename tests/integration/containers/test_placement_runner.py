@@ -47,5 +47,6 @@ def test_plan_bad_pillar(salt_run_cli, pillar, prefix):
     pillar.set({"servers": {f"{prefix}c": {"node_type": "container", "address": "10.0.0.9",
                                            "parents": "ghost"}}})  # fmt: skip
     ret = salt_run_cli.run("placement.plan")
-    assert ret.data is None  # salt-run prints the error (its exit code stays 0)
-    assert f"servers:{prefix}c:parents:0: unknown parent 'ghost'" in ret.stdout + ret.stderr
+    assert ret.returncode == 1, ret  # an answer, not a traceback
+    assert "Traceback" not in ret.stdout + ret.stderr
+    assert f"servers:{prefix}c:parents:0: unknown parent 'ghost'" in ret.data["error"]

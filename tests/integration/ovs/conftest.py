@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from saltmesh.ovsdb import Ovsdb
-from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port
+from saltmesh.ovs.bridge import diff_bridge
+from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.port import diff_port
+from saltmesh.ovs.spec import PortSpec
 from tests.conftest import state_ret
 
 

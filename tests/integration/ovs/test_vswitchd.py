@@ -1,7 +1,7 @@
 """What vswitchd (OVS 3.1, userspace datapath) really does with the clauses the core writes.
 
 Runs against a private OVS in its own network namespace (two netdev-datapath vswitchd in one
-namespace fight over the ``ovs-netdev`` tap device), through the core (``Ovsdb`` + ``ovsdiff``).
+namespace fight over the ``ovs-netdev`` tap device), through the core (``saltmesh.ovs``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import time
 
 import pytest
 
-from saltmesh.ovsdb import Ovsdb
-from saltmesh.ovsdiff import PortSpec, diff_bridge, diff_port
+from saltmesh.ovs.bridge import diff_bridge
+from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.port import diff_port
+from saltmesh.ovs.spec import PortSpec
 from tests.support.ovs import OvsInstance
 
 

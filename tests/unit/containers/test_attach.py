@@ -9,7 +9,7 @@ import pytest
 from saltmesh import proc
 from saltmesh.containers import attach, names, ports
 from saltmesh.errors import CommandError, SaltmeshError
-from saltmesh.ovsdb import Bridge, Interface, Port, Snapshot
+from saltmesh.ovs.schema import Bridge, Interface, Port, Snapshot
 from tests.unit.containers.fakes import spec
 
 NET = spec(networks=[{"bridge": "br0", "ip": "10.0.0.2/24", "mtu": 1450}]).networks

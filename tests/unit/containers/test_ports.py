@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from saltmesh.containers import names, ports
-from saltmesh.ovsdb import Interface, Port, Snapshot
+from saltmesh.ovs.schema import Interface, Port, Snapshot
 from tests.unit.containers.fakes import spec
 
 

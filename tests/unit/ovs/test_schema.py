@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from saltmesh import ovsdb
-from saltmesh.errors import CommandError, SaltmeshError
+from saltmesh.errors import SaltmeshError
+from saltmesh.ovs import schema
 
 # ovs-vsctl 3.1 output of ovsdb.SNAPSHOT_ARGS for: br0 (netdev, secure, OpenFlow13, maps),
 # a protected GRE port with bfd/mtu/iface external_ids, a LACP bond, a trunk port, a fake
@@ -20,7 +20,7 @@ CAPTURED = r"""
 
 @pytest.fixture(scope="module")
 def snap():
-    return ovsdb.parse_snapshot(CAPTURED)
+    return schema.parse_snapshot(CAPTURED)
 
 
 def test_bridge_columns(snap):
@@ -74,42 +74,21 @@ def test_open_vswitch_row(snap):
 
 
 def test_decode():
-    assert ovsdb.decode(["map", [["a", "1"]]]) == {"a": "1"}
-    assert ovsdb.decode(["set", [1, 2]]) == [1, 2]
-    assert ovsdb.decode(["uuid", "u-1"]) == "u-1"
-    assert ovsdb.decode("x") == "x"
-    assert ovsdb.decode(["set", []]) == []
+    assert schema.decode(["map", [["a", "1"]]]) == {"a": "1"}
+    assert schema.decode(["set", [1, 2]]) == [1, 2]
+    assert schema.decode(["uuid", "u-1"]) == "u-1"
+    assert schema.decode("x") == "x"
+    assert schema.decode(["set", []]) == []
 
 
 def test_bad_output_is_an_error():
     with pytest.raises(SaltmeshError):
-        ovsdb.parse_snapshot(json.dumps({"data": [], "headings": []}))
+        schema.parse_snapshot(json.dumps({"data": [], "headings": []}))
 
 
 def test_snapshot_args_chain_four_lists():
-    args = list(ovsdb.SNAPSHOT_ARGS)
+    args = list(schema.SNAPSHOT_ARGS)
     assert args[:2] == ["--format=json", "--data=json"]
     assert [args[i + 1] for i, a in enumerate(args) if a == "list"] == [
         "Bridge", "Port", "Interface", "Open_vSwitch",
     ]  # fmt: skip
-
-
-def test_argv_and_transaction_args():
-    db = ovsdb.Ovsdb("unix:/x/db.sock", timeout=7)
-    assert db.argv("show") == ["ovs-vsctl", "--timeout=7", "--db=unix:/x/db.sock", "show"]
-    assert ovsdb.Ovsdb().argv("show") == ["ovs-vsctl", "--timeout=30", "show"]
-    assert ovsdb.transaction_args([("add-br", "b"), (), ("set", "Bridge", "b", "x=1")]) == [
-        "--", "add-br", "b", "--", "set", "Bridge", "b", "x=1",
-    ]  # fmt: skip
-
-
-def test_empty_transaction_runs_nothing(monkeypatch):
-    db = ovsdb.Ovsdb()
-    monkeypatch.setattr(db, "run", lambda *a: pytest.fail("ran ovs-vsctl"))
-    db.transact([])
-
-
-def test_missing_binary_is_a_command_error(monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(CommandError, match="ovs-vsctl not found"):
-        ovsdb.Ovsdb().snapshot()

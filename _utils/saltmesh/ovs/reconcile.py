@@ -1,0 +1,159 @@
+"""Reconcile OVS to a desired state: plan on the run's snapshot, apply as one transaction.
+
+:class:`Reconciler` is what the ``ovs`` execution module (and through it every ovs_* and
+openvswitch_* state) calls. A plan is a function ``snapshot -> (clauses, changes)`` from the
+diff modules; :meth:`Reconciler.apply` runs it against the cached snapshot, writes through the
+:class:`~saltmesh.ovs.ovsdb.Ovsdb` it is given, and retries once on a fresh read if the
+transaction fails (OVS may have changed behind the cache). Errors are
+:class:`~saltmesh.errors.SaltmeshError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, MutableMapping
+from typing import Any
+
+from saltmesh.errors import SaltmeshError
+from saltmesh.ovs.bridge import diff_bridge, remove_bridge
+from saltmesh.ovs.cache import SnapshotCache
+from saltmesh.ovs.clauses import Changes, Clause, normalise
+from saltmesh.ovs.errors import SpecError
+from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.port import diff_port, remove_port
+from saltmesh.ovs.record import blank_record, diff_record
+from saltmesh.ovs.schema import Snapshot
+from saltmesh.ovs.spec import BRIDGE_ARGS, PortSpec
+from saltmesh.ovs.views import interface_errors
+
+Plan = Callable[[Snapshot | None], tuple[list[Clause], Changes]]
+
+# Tables whose records an earlier state of the same run may create (test mode plans on empty).
+CREATED_BY_STATES = ("Bridge", "Port", "Interface")
+
+
+class Reconciler:
+    """Plans and writes for ``db``, with the snapshot cached in ``store`` (``__context__``)."""
+
+    def __init__(self, db: Ovsdb, store: MutableMapping[str, Any]):
+        self.db = db
+        self.cache = SnapshotCache(store, db)
+
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        test: bool = False,
+        names: Collection[str] | None = None,
+        use_cache: bool = False,
+    ) -> dict[str, Any]:
+        """Run ``plan`` and (unless ``test``) apply its clauses in one transaction.
+
+        ``names``: the bridges/ports/interfaces the plan looks at; ``None`` means the plan
+        reads no snapshot (it gets ``None``) and a write drops the cache. ``use_cache`` reuses
+        the run's snapshot instead of reading afresh. Returns ``{"changes", "clauses"}``.
+        """
+        snap = self.cache.get(refresh=not use_cache, names=names) if names is not None else None
+        clauses, changes = plan(snap)
+        if clauses and not test:
+            try:
+                self.db.transact(clauses)
+            except SaltmeshError:
+                self.cache.drop()
+                snap = self.cache.get(refresh=True) if names is not None else None
+                clauses, changes = plan(snap)
+                self.db.transact(clauses)
+            if names is None:
+                self.cache.drop()
+            else:
+                self.cache.written(clauses, snap)
+        return {"changes": changes, "clauses": [list(c) for c in clauses]}
+
+    def transact(self, clauses: Any) -> None:
+        """Run user-given clauses as one transaction; the cache is dropped (unknown effect)."""
+        clauses = normalise(clauses)
+        if not clauses:
+            return
+        self.cache.drop()
+        self.db.transact(clauses)
+
+    def ensure_port(
+        self,
+        name: str,
+        bridge: str,
+        type: str | None = "",
+        *,
+        test: bool = False,
+        use_cache: bool = False,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Bring port ``name`` to ``fields`` (see :class:`PortSpec`).
+
+        A port already in sync also gets ``errors``: what vswitchd reports on its interfaces.
+        """
+        spec = PortSpec.from_args(name, bridge, type, **fields)
+        seen: dict[str, Snapshot | None] = {}
+
+        def plan(snap: Snapshot | None) -> tuple[list[Clause], Changes]:
+            seen["snap"] = snap
+            return diff_port(spec, snap, assume_bridge=test)
+
+        out = self.apply(plan, test=test, names={name, bridge, *spec.members}, use_cache=use_cache)
+        snap = seen.get("snap")
+        if not out["changes"] and snap is not None:
+            out["errors"] = interface_errors(snap, spec.members)
+        return out
+
+    def remove_port(
+        self, name: str, bridge: str | None = None, *, test: bool = False, use_cache: bool = False
+    ) -> dict[str, Any]:
+        """Delete port ``name`` (only from ``bridge`` when given)."""
+        return self.apply(
+            lambda snap: remove_port(name, snap, bridge=bridge),
+            test=test,
+            names={name, bridge} - {None},
+            use_cache=use_cache,
+        )
+
+    def ensure_bridge(
+        self, name: str, *, test: bool = False, use_cache: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """Bring bridge ``name`` to the given columns (see :func:`diff_bridge`)."""
+        unknown = sorted(set(fields) - BRIDGE_ARGS)
+        if unknown:
+            raise SpecError(f"bridge {name}: unknown argument(s) {', '.join(unknown)}")
+        return self.apply(
+            lambda snap: diff_bridge(name, snap, assume_parent=test, **fields),
+            test=test,
+            names={name, fields.get("parent")} - {None},
+            use_cache=use_cache,
+        )
+
+    def remove_bridge(
+        self, name: str, *, test: bool = False, use_cache: bool = False
+    ) -> dict[str, Any]:
+        """Delete bridge ``name`` (real or fake) and its ports."""
+        return self.apply(
+            lambda snap: remove_bridge(name, snap), test=test, names={name}, use_cache=use_cache
+        )
+
+    def ensure_record(
+        self, table: str, record: str, data: Any, *, test: bool = False
+    ) -> dict[str, Any]:
+        """Set columns of any record; map columns key by key (see :func:`diff_record`).
+
+        In test mode a missing Bridge/Port/Interface record is planned from empty, as an
+        earlier state of the same run may create it.
+        """
+        if not isinstance(data, dict) or not data:
+            raise SpecError(f"{table} {record}: data must be a non-empty mapping of columns")
+
+        def plan(_snap: Snapshot | None) -> tuple[list[Clause], Changes]:
+            try:
+                have = self.db.get_record(table, record)
+            except SaltmeshError as err:
+                if not (test and table in CREATED_BY_STATES and "no row" in str(err)):
+                    raise SpecError(f"{table} {record}: {err}") from None
+                have = blank_record(data)
+            return diff_record(table, record, data, have)
+
+        return self.apply(plan, test=test)

@@ -17,7 +17,7 @@ import contextlib
 from salt.exceptions import CommandExecutionError
 
 try:
-    from saltmesh.errors import SaltmeshError
+    from saltmesh.errors import PillarError, SaltmeshError
     from saltmesh.nagios import daemon as nagios_daemon
     from saltmesh.nagios import deploy as nagios_deploy
     from saltmesh.nagios import nrpe as nagios_nrpe
@@ -62,7 +62,20 @@ def _failed(err):
     return nagios_deploy.Outcome(False, {}, str(err)).as_dict()
 
 
-def settings(quiet=False, **overrides):
+def _precheck(check, s, data):
+    """The pillar checks of a state, before its SLS installs or writes anything."""
+    if check == "nrpe":
+        nagios_nrpe.render_pillar(s, data)
+    elif check == "objects":
+        try:
+            nagios_deploy.plan(s, data)  # reads the Nagios configuration, writes nothing
+        except PillarError:
+            raise
+        except (SaltmeshError, OSError):
+            pass  # the configuration cannot be read yet (say, nagios4 not installed)
+
+
+def settings(quiet=False, check=None, **overrides):
     """
     Return the effective ``saltmesh:nagios`` settings (defaults filled in, secrets left out).
     The SLS files read their paths from here, so the defaults live in one place.
@@ -70,18 +83,28 @@ def settings(quiet=False, **overrides):
     quiet
         On an invalid pillar return ``{"invalid": "<the problems, each with its pillar path>"}``
         instead of raising. The SLS files use it: a bad pillar then fails one state, naming the
-        path, instead of breaking the render of the whole SLS.
+        path, before anything is installed or written, instead of breaking the render of the
+        whole SLS.
+    check
+        With ``quiet``, check more of the pillar the way a state will: ``objects`` (every
+        ``servers`` entry as ``nagios_objects.managed`` checks it, against the Nagios
+        configuration when it can be read) or ``nrpe`` (as ``nagios_nrpe.managed`` does).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt 'nagios*' saltmesh_nagios.settings
+        salt 'nagios*' saltmesh_nagios.settings quiet=True check=objects
     """
+    if check not in (None, "objects", "nrpe"):
+        raise CommandExecutionError(f"check must be objects or nrpe, not {check!r}")
     if quiet:
         try:
-            return _parsed(overrides)[1].as_dict()
-        except SaltmeshError as err:
+            data, s = _parsed(overrides)
+            _precheck(check, s, data)
+            return s.as_dict()
+        except PillarError as err:
             return {"invalid": str(err)}
     return _load(overrides)[1].as_dict()
 

@@ -5,11 +5,11 @@
 
       salt 'web*' state.sls nagios.nrpe
 #}
-{%- set ng = salt['saltmesh_nagios.settings'](quiet=True) %}
+{%- set ng = salt['saltmesh_nagios.settings'](quiet=True, check='nrpe') %}
 {%- if ng.invalid is defined %}
 
-# The saltmesh:nagios pillar is invalid: nothing is installed or written, and this one state
-# fails with each problem and its pillar path.
+# The pillar is invalid: nothing is installed or written, and this one state fails with each
+# problem and its pillar path.
 saltmesh-nrpe-config:
   nagios_nrpe.managed:
     - name: saltmesh:nagios:nrpe

@@ -7,11 +7,11 @@
   Paths, reload method and packages come from `saltmesh:nagios` (pillar.example/nagios.sls);
   saltmesh_nagios.settings fills in the Debian defaults, so they live in one place.
 #}
-{%- set ng = salt['saltmesh_nagios.settings'](quiet=True) %}
+{%- set ng = salt['saltmesh_nagios.settings'](quiet=True, check='objects') %}
 {%- if ng.invalid is defined %}
 
-# The saltmesh:nagios pillar is invalid: nothing is installed or written, and this one state
-# fails with each problem and its pillar path.
+# The pillar is invalid: nothing is installed or written, and this one state fails with each
+# problem and its pillar path.
 saltmesh-nagios-objects:
   nagios_objects.managed:
     - name: {{ salt['pillar.get']('saltmesh:nagios:conf_dir', '/etc/nagios4/conf.d/saltmesh') | string | json }}

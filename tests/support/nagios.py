@@ -93,6 +93,8 @@ FOREIGN = {
         "    address    127.0.0.2\n}\ndefine service {\n    host_name            handmade-web\n"
         "    service_description  ALIVE\n    use                  generic-service\n"
         "    check_command        return-ok\n}\n"
+        # the parent the bad-input corpus (tests/reliability/corpus/nagios) names
+        "define host {\n    host_name  gw\n    use        linux-server\n    address    127.0.0.4\n}\n"
     ),
     "conf.d/saltmesh/zz-handmade.cfg": (
         "# saltmesh: not its header, so not its file\ndefine host {\n"
@@ -101,7 +103,7 @@ FOREIGN = {
     "conf.d/saltmesh/.handmade-draft.cfg": "define host {\n    this is not loaded\n",
     "conf.d/saltmesh/README": "Files here are written by saltmesh, except zz-handmade.cfg.\n",
 }
-FOREIGN_HOSTS = ("handmade-gw", "handmade-web", "handmade-inner")
+FOREIGN_HOSTS = ("handmade-gw", "handmade-web", "handmade-inner", "gw")
 
 
 def have_nagios() -> bool:

@@ -8,13 +8,14 @@ naming the path, the returner with False and one log line; none lets a traceback
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 from salt.exceptions import CommandExecutionError
 
 from saltmesh.nagios import job_message
 from tests.support.nagios import SlackRecorder
-from tests.unit.nagios import sample
+from tests.unit.nagios import config_tree, sample
 from tests.unit.nagios.test_loaders import load
 
 pytestmark = pytest.mark.reliability
@@ -194,3 +195,26 @@ def test_returner_posts_odd_job_returns(recorder, ret, caplog):
     mod = _returner({"saltmesh:nagios:slack:webhook_url": recorder.url})
     assert mod.returner(ret) is True
     assert _error_lines(caplog) == []
+
+
+def test_settings_check_sees_what_the_states_will_refuse(tree):
+    """``settings(quiet=True, check=...)`` lets an SLS fail one state before it installs or
+    writes anything: for nagios.running every servers entry, for nagios.nrpe the NRPE file."""
+    data = config_tree.pillar(tree)
+    data["servers"]["web01"]["alias"] = "$(touch /tmp/x)"
+    data["saltmesh"]["nagios"]["servers"] = ["10.0.0.5"]
+    mod = load("_modules", "saltmesh_nagios", pillar=data)
+    assert "webhook_url" not in mod.settings(quiet=True)["slack"]  # settings alone: fine
+    invalid = mod.settings(quiet=True, check="objects")["invalid"]
+    assert "\n  servers:web01:alias: " in invalid
+    assert "invalid" not in mod.settings(quiet=True, check="nrpe")  # NRPE needs no alias
+    data["saltmesh"]["nagios"]["servers"] = []  # NRPE cannot allow anybody
+    assert "\n  saltmesh:nagios:servers: " in mod.settings(quiet=True, check="nrpe")["invalid"]
+    # a Nagios configuration that cannot be read yet (nagios4 not installed): no verdict here,
+    # the state will give one
+    data["saltmesh"]["nagios"]["main_config"] = str(tree / "missing.cfg")
+    assert "invalid" not in mod.settings(quiet=True, check="objects")
+    with pytest.raises(CommandExecutionError, match="check must be objects or nrpe"):
+        mod.settings(quiet=True, check="everything")
+    assert os.listdir(tree / "conf.d" / "saltmesh") == []
+    assert not (tree / "conf.d" / ".saltmesh.lock").exists()

@@ -8,6 +8,7 @@ Nagios tree: it fails the same way before anything is written, not even the lock
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from saltmesh.nagios import deploy, nrpe
 from saltmesh.nagios.objects import Known
 from saltmesh.nagios.plan import objects_from_pillar
 from saltmesh.nagios.settings import parse_settings
+from tests.reliability.corpus import ROOT, cases
 
 pytestmark = pytest.mark.reliability
 
-CORPUS = Path(__file__).resolve().parents[2] / "reliability" / "corpus" / "nagios"
-CASES = sorted(CORPUS.glob("*.yaml"))
+CORPUS = ROOT / "nagios"
+CASES = cases("nagios")  # pytest params (expect, pillar), ids nagios/<case>
 # What the hand-written part of the Nagios configuration defines (the ``tree`` fixture's
 # Debian templates and its host ``gw``).
 KNOWN = Known(
@@ -35,12 +37,13 @@ KNOWN = Known(
 )
 
 
-def load(path: Path) -> tuple[str, dict]:
-    text = path.read_text(encoding="utf-8")
-    assert text.startswith("# ") and text.split("\n", 1)[0][2:].strip(), "no one-line summary"
-    case = yaml.safe_load(text)
-    assert set(case) == {"expect", "pillar"}, path
-    return case["expect"], case["pillar"]
+def test_cases_are_well_formed():
+    files = sorted(CORPUS.glob("*.yaml"))
+    assert len(files) == len(CASES) >= 12
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("# ") and text.split("\n", 1)[0][2:].strip(), path.name
+        assert set(yaml.safe_load(text)) == {"expect", "pillar"}, path.name
 
 
 def pipeline(pillar: dict) -> None:
@@ -50,13 +53,8 @@ def pipeline(pillar: dict) -> None:
     nrpe.render_pillar(settings, pillar)
 
 
-def test_the_corpus_is_there():
-    assert len(CASES) >= 12
-
-
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_case_fails_naming_its_path(path):
-    expect, pillar = load(path)
+@pytest.mark.parametrize(("expect", "pillar"), CASES)
+def test_case_fails_naming_its_path(expect, pillar):
     with pytest.raises(PillarError) as err:
         pipeline(pillar)
     paths = [p for p, _ in err.value.problems]
@@ -94,8 +92,8 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize("test", [False, True])
 def test_cases_fail_before_anything_is_written(tree, test):
     before = _snapshot(tree)
-    for path in CASES:
-        expect, pillar = load(path)
+    for case in CASES:
+        expect, pillar = copy.deepcopy(case.values)
         saltmesh = pillar.get("saltmesh")
         nagios = saltmesh.get("nagios") if isinstance(saltmesh, dict) else None
         if isinstance(nagios, dict):  # point the case at the throwaway tree
@@ -105,6 +103,6 @@ def test_cases_fail_before_anything_is_written(tree, test):
         with pytest.raises(PillarError) as err:
             deploy.apply(parse_settings(pillar), pillar, test=test)
             nrpe.render_pillar(parse_settings(pillar), pillar)
-        assert expect in [p for p, _ in err.value.problems], (path.name, err.value)
-        assert _snapshot(tree) == before, path.name
+        assert expect in [p for p, _ in err.value.problems], (case.id, err.value)
+        assert _snapshot(tree) == before, case.id
     assert not (tree / "conf.d" / ".saltmesh.lock").exists()

@@ -5,6 +5,8 @@
 saltmesh-heal:
   schedule.present:
     - function: state.apply
+    - job_kwargs: {queue: True}    # wait for a run in progress (a manual one) instead of failing
+    - run_on_start: False          # first run after one interval, not while this run goes on
 {%- if seconds %}
     - seconds: {{ seconds | int }}
 {%- else %}

@@ -18,7 +18,7 @@ def test_heal_schedule_is_idempotent(salt_call_cli):
         assert job["function"] == "state.apply" and job["minutes"] == 10
         # a scheduled highstate waits for a manual run instead of failing, and does not start
         # while the run that registered it is still going
-        assert job["job_kwargs"] == {"queue": True} and job["run_on_start"] is False, job
+        assert job.get("kwargs") == {"queue": True} and job.get("run_on_start") is False, job
         again = state_ret(salt_call_cli.run("state.sls", "mesh.heal"))
         assert again[0]["result"] is True and again[0]["changes"] == {}, again
     finally:

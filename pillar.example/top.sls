@@ -2,3 +2,4 @@ base:
   '*':
     - servers
     - mesh
+    - nagios

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support import wheel
 from tests.support.ovs import have_ovs, ovs_in_netns
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +70,12 @@ def pillar_tree(tmp_path_factory) -> Path:
     (root / "top.sls").write_text("base:\n  '*':\n    - saltmesh_test\n")
     (root / "saltmesh_test.sls").write_text("{}\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def wheel_site(tmp_path_factory) -> Path:
+    """The pip route: a real wheel of the checkout installed with ``pip install --target``."""
+    return wheel.build_site(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.support import wheel
 
 pytestmark = pytest.mark.smoke
 
@@ -36,39 +35,6 @@ def test_inventory_check_names_pillar_path(salt_call_cli, pillar):
 
 # Route 2: `pip install .` registers the loader folders through the salt.loader entry point,
 # so a masterless `salt-call --local` finds every module with no file_roots and no sync.
-
-
-def _source_copy(dest: Path) -> Path:
-    """The checkout's files as git sees them (tracked, or new and not ignored)."""
-    listed = subprocess.run(
-        ["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        check=True, capture_output=True, text=True,
-    ).stdout  # fmt: skip
-    for name in filter(None, listed.split("\0")):
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name)
-    return dest
-
-
-@pytest.fixture(scope="module")
-def wheel_site(tmp_path_factory):
-    """The built wheel installed into a folder of its own (a real wheel, not the editable)."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    src = _source_copy(tmp / "src")  # a build in the checkout would leave build/ behind
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "-w", str(tmp / "dist"), str(src)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    (wheel,) = (tmp / "dist").glob("saltmesh-*.whl")
-    site = tmp / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return site
 
 
 @pytest.fixture(scope="module")
@@ -122,5 +88,69 @@ def test_pip_route_applies_an_ovs_state(salt_call_local, ovs, prefix):
         assert bridge in ovs.vsctl("list-br").split()
         rc, data, _ = salt_call_local(*args)
         assert rc == 0 and next(iter(data.values()))["changes"] == {}
+    finally:
+        ovs.vsctl("--if-exists", "del-br", bridge)
+
+
+# The pip route is complete for masterless use: the wheel carries the SLS tree, and
+# file_roots is the path `python3 -m saltmesh.loader` prints (README, "Install").
+
+
+def test_pip_route_wheel_carries_the_sls_tree(wheel_site):
+    root = wheel.sls_root(wheel_site)
+    assert root == wheel_site / "saltmesh" / "_sls"
+    shipped = sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    checkout = sorted(str(Path(name).relative_to("salt")) for name in wheel.tracked_files("salt"))
+    assert shipped == checkout
+    for name in checkout:
+        assert (root / name).read_bytes() == (wheel.REPO / "salt" / name).read_bytes(), name
+
+
+def test_pip_route_masterless_state_apply_from_the_documented_sls_root(
+    wheel_site, ovs, tmp_path, prefix
+):
+    """file_roots: the documented path and nothing else of the checkout (cwd /, no _* dirs)."""
+    me, peer, bridge = f"{prefix}-h1", f"{prefix}-h2", f"{prefix}br"
+    (tmp_path / "pillar").mkdir()
+    (tmp_path / "pillar" / "top.sls").write_text("base:\n  '*':\n    - mesh\n")
+    (tmp_path / "pillar" / "mesh.sls").write_text(
+        yaml.safe_dump(
+            {
+                "servers": {
+                    me: {"node_type": "docker_host", "address": "10.9.0.1"},
+                    peer: {"node_type": "docker_host", "address": "10.9.0.2"},
+                },
+                "saltmesh": {"mesh": {"bridge": bridge, "datapath_type": "netdev"}},
+            }
+        )
+    )
+    (tmp_path / "minion").write_text(
+        yaml.safe_dump(
+            {
+                "id": me,
+                "file_client": "local",
+                "root_dir": str(tmp_path / "root"),
+                "file_roots": {"base": [str(wheel.sls_root(wheel_site))]},
+                "pillar_roots": {"base": [str(tmp_path / "pillar")]},
+                "saltmesh": {"ovsdb": ovs.db},
+            }
+        )
+    )
+    argv = [
+        str(Path(sys.executable).parent / "salt-call"), "--local", f"--config-dir={tmp_path}",
+        "--out=json", "--log-level=quiet", "state.apply", "mesh",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(wheel_site)}
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd="/", check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (result,) = json.loads(proc.stdout)["local"].values()
+        assert result["result"] is True, result
+        assert result["changes"]["added"] == ["vxlan-0a090002"], result
+        assert ovs.ports(bridge) == ["vxlan-0a090002"]
     finally:
         ovs.vsctl("--if-exists", "del-br", bridge)

@@ -75,13 +75,6 @@ def plan(minion=None, pillar_minion=None):
     return _table_or_data(plans)
 
 
-def _host(inv, minion):
-    try:
-        return planner.host_for_minion(inv, minion)
-    except SaltmeshError as err:
-        raise SaltInvocationError(str(err)) from None
-
-
 def _ask(plans, fun, arg=(), kwarg=None, timeout=60):
     """Run ``fun`` on every planned host's minion; answers keyed by host name."""
     by_minion = {hp.minion_id: host for host, hp in plans.items()}
@@ -138,9 +131,11 @@ def verify(pillar_minion=None, timeout=60):
 
 
 @one_line_errors(SaltException, OSError)
-def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60):
+def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60, containers=True):
     """
-    Draw the mesh: hosts and tunnels, as Graphviz DOT; SVG or PNG when ``dot`` is installed.
+    Draw the mesh: docker hosts around a circle (name and underlay address on each), one line
+    per tunnel, each host's containers beside it. Graphviz DOT with the positions computed
+    here; SVG or PNG when ``dot`` (Graphviz) is installed.
 
     format
         ``dot`` (default), ``svg`` or ``png``.
@@ -148,7 +143,16 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
         Write the picture there and return the path; without it DOT text is returned
         (SVG/PNG need a path).
     status
-        Colour each tunnel by its verified status (asks the minions, like ``mesh.verify``).
+        Colour each tunnel by its verified status (asks the minions, like ``mesh.verify``):
+        green in sync, orange drifted, red missing, down or unreachable, gray unknown.
+        Without it every tunnel is gray.
+    pillar_minion
+        Compile pillar as this minion sees it (see the module's notes).
+    timeout
+        Seconds to wait for the minions' status (``status=True``).
+    containers
+        Draw each docker host's containers (``servers`` entries of ``node_type: container``)
+        beside it (default True).
 
     CLI Example:
 
@@ -156,13 +160,15 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
 
         salt-run mesh.graph
         salt-run mesh.graph format=svg path=/tmp/mesh.svg status=True
+        salt-run mesh.graph format=png path=/tmp/mesh.png containers=False
     """
     if format not in ("dot", "svg", "png"):
         raise SaltmeshError(f"format must be dot, svg or png, not {format!r}")
     if format != "dot" and not path:
         raise SaltmeshError(f"format={format} needs path=<file>")
-    _, plans = _fleet(pillar_minion)
-    dot = meshgraph.to_dot(plans, _reports(plans, timeout) if status else None)
+    inv, plans = _fleet(pillar_minion)
+    members = meshgraph.containers_by_host(inv, inv.mesh.bridge) if containers else None
+    dot = meshgraph.to_dot(plans, _reports(plans, timeout) if status else None, members)
     if format == "dot":
         if path:
             with open(path, "w", encoding="utf-8") as fh:

@@ -15,15 +15,20 @@ CLI Example:
     salt-run mesh.diff
     salt-run mesh.verify
     salt-run mesh.graph format=svg path=/tmp/mesh.svg
+    salt-run mesh.hosts
+    salt-run mesh.join minion=docker04     # what the reactor salt/reactor/mesh_join.sls runs
 """
+
+import os
 
 import salt.client
 from salt.exceptions import SaltException
 
-from saltmesh import inventory, proc
+from saltmesh import fileio, inventory, proc
 from saltmesh.boundary import one_line_errors
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import graph as meshgraph
+from saltmesh.mesh import join as meshjoin
 from saltmesh.mesh import planner, report
 
 __virtualname__ = "mesh"
@@ -177,3 +182,94 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60,
         return dot
     proc.run(["dot", f"-T{format}", "-o", path], stdin=dot)
     return path
+
+
+@one_line_errors(SaltException, OSError)
+def hosts(pillar_minion=None):
+    """
+    The minion ids of the docker hosts of the ``servers`` pillar, sorted: the minions that
+    apply the mesh (``salt -L <them> state.sls mesh``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.hosts --out=json
+    """
+    _, plans = _fleet(pillar_minion)
+    return meshjoin.host_minions(plans)
+
+
+@one_line_errors(SaltException, OSError)
+def join(minion=None, mods="mesh", pillar_minion=None, timeout=120):
+    """
+    A docker host's minion started: sync it, then every docker host applies ``mods``.
+
+    What the reactor ``salt/reactor/mesh_join.sls`` runs on every ``salt/minion/<id>/start``
+    event (master config: ``reactor: [{'salt/minion/*/start': [salt://reactor/mesh_join.sls]}]``),
+    so that a new docker host is meshed with no command typed.
+
+    minion
+        The minion that started. When it is not the minion of a docker host in the
+        ``servers`` pillar nothing happens (``{skipped: ...}``): other minions starting
+        trigger no job.
+    mods
+        The SLS every docker host applies (default ``mesh``; e.g. ``mesh,containers``).
+    pillar_minion
+        Compile pillar as this minion sees it (see the module's notes).
+    timeout
+        Seconds to wait for the minions, for the sync and for the apply.
+
+    One run at a time: minions that start while a run is under way (a fleet reboot) are
+    served together by one more run, and their own calls return ``{queued: ...}`` at once.
+    The new minion gets ``saltutil.sync_all`` first (``state.sls`` does not sync), then all
+    docker hosts, it included, apply ``mods`` in one job (``queue=True``: after a state run
+    already under way). Returns, per host, ``in sync``, ``changed: ...``, ``failed: ...`` or
+    ``no answer``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.join minion=docker04
+    """
+    if not minion:
+        raise SaltmeshError("minion=<id> is required: the minion that started")
+    _, plans = _fleet(pillar_minion)
+    if not meshjoin.joining(plans, [minion]):
+        return {"skipped": f"{minion} is not the minion of a docker host in the servers pillar"}
+    directory = os.path.join(__opts__["cachedir"], "saltmesh", "mesh-join")
+    runs = fileio.coalesce(
+        directory, minion, lambda started: _join_run(started, mods, pillar_minion, timeout)
+    )
+    if not runs:
+        return {"queued": f"{minion} is served by the mesh.join run under way"}
+    if any(meshjoin.failed(run.get("hosts", {})) for run in runs):
+        __context__["retcode"] = 1
+    return runs[0] if len(runs) == 1 else {"runs": runs}
+
+
+def _join_run(started, mods, pillar_minion, timeout):
+    """One run for the docker hosts among ``started``, on a freshly compiled pillar."""
+    _, plans = _fleet(pillar_minion)
+    joined = meshjoin.joining(plans, started)
+    if not joined:
+        return {"skipped": f"no docker host among {', '.join(sorted(started))}"}
+    minions = meshjoin.host_minions(plans)
+    with salt.client.get_local_client(__opts__["conf_file"]) as client:
+        synced = {}
+        for _ in range(2):  # once more for a minion that missed the first publication
+            todo = [m for m in joined if not synced.get(m)]
+            if todo:
+                synced.update(
+                    client.cmd(todo, "saltutil.sync_all", tgt_type="list", timeout=timeout)
+                )
+        applied = client.cmd(
+            minions, "state.sls", [mods], tgt_type="list", kwarg={"queue": True}, timeout=timeout
+        )
+    by_minion = {hp.minion_id: host for host, hp in plans.items()}
+    return {
+        "started": joined,
+        "synced": {m: "no answer" if not synced.get(m) else "ok" for m in joined},
+        "hosts": {by_minion[m]: meshjoin.apply_summary(applied.get(m)) for m in minions},
+    }

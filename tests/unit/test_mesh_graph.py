@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from saltmesh import inventory
-from saltmesh.mesh import graph, planner
+from saltmesh.mesh import graph, layout, planner
 
 HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz (dot) not installed")
@@ -269,8 +269,8 @@ def test_layout_is_clear(n):
     inv, plans = busy_fleet(n)
     members = graph.containers_by_host(inv, "br-mesh")
     listed = {h: [m.name for m in ms] for h, ms in members.items()}
-    lay = graph.layout(sorted(plans), listed, (1.2, 0.5), (1.1, 0.4))
-    assert graph._clear(lay)
+    lay = layout.layout(sorted(plans), listed, (1.2, 0.5), (1.1, 0.4))
+    assert layout.clear(lay)
     assert sorted(lay.hosts) == sorted(plans)
     for host, names in listed.items():
         assert sorted(lay.members[host]) == sorted(names)
@@ -300,12 +300,12 @@ def test_graphviz_keeps_our_layout(n):
     for line in render(dot, "plain").splitlines():
         if line.startswith("node "):
             _, name, x, y, w, h = shlex.split(line)[:6]
-            boxes[name] = graph.Box(float(x), float(y), float(w), float(h))
+            boxes[name] = layout.Box(float(x), float(y), float(w), float(h))
     assert len(boxes) == len(NODE.findall(dot))
     names = list(boxes)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            assert not graph._overlap(boxes[a], boxes[b], 0.1), (a, b)
+            assert not layout.overlap(boxes[a], boxes[b], 0.1), (a, b)
     # without fixedsize, Graphviz sizes each node to its label: never bigger than ours
     loose = render(dot.replace("fixedsize=true", "fixedsize=false"), "plain").splitlines()
     for line in loose:

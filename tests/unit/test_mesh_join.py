@@ -56,7 +56,7 @@ def ret(sid, result=True, changes=None, comment="", num=0):
 def test_apply_summary():
     assert join.apply_summary(ret("saltmesh-mesh")) == "in sync"
     changed = ret("saltmesh-mesh", changes={"added": ["vxlan-0a000004"], "mtu": {"old": 1}})
-    assert join.apply_summary(changed) == "changed: saltmesh-mesh (added 1, mtu 1)"
+    assert join.apply_summary(changed) == "changed: saltmesh-mesh (added 1, mtu)"
     bad = ret("saltmesh-mesh", False, comment="servers:x:address: bad\nmore")
     assert join.apply_summary(bad) == "failed: saltmesh-mesh: servers:x:address: bad"
     assert join.apply_summary(None) == "no answer"

@@ -33,7 +33,7 @@ def _first_line(text: Any) -> str:
 
 def apply_summary(answer: Any) -> str:
     """One host's answer to ``state.sls`` in a few words: ``in sync``, ``changed: <state id>
-    (added 1, ...)``, ``failed: <comment>`` or ``no answer``."""
+    (<what changed>, lists counted: added 1, mtu)``, ``failed: <comment>`` or ``no answer``."""
     missing = no_answer(answer)
     if missing is not None:
         return "no answer" if "unreachable" in missing else f"failed: {missing['error']}"
@@ -55,7 +55,7 @@ def apply_summary(answer: Any) -> str:
         changes = r.get("changes") or {}
         if changes:
             what = ", ".join(
-                f"{key} {len(value)}" if isinstance(value, list | dict) else key
+                f"{key} {len(value)}" if isinstance(value, list) else key
                 for key, value in changes.items()
             )
             changed.append(f"{r.get('__id__', '?')} ({what})")

@@ -171,6 +171,7 @@ def test_new_docker_host_joins_with_no_command_typed(mesh_lab, reactor_master, e
             assert quick_ping(h, overlay_ip(newcomer)) or h.ping(overlay_ip(newcomer), 3)
         assert len(tunnel_ports(newcomer)) == 3
         (run,) = wait_runs(event_listener, master, since, 1)
+        print(yaml.safe_dump(run, sort_keys=False))
         assert run["started"] == [minions[newcomer.name].id], run
         assert not join.failed(run["hosts"]), run
         assert all(run["hosts"][h.name].startswith("changed: saltmesh-mesh") for h in hosts), run

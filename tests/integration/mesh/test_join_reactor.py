@@ -180,6 +180,10 @@ def test_new_docker_host_joins_with_no_command_typed(mesh_lab, reactor_master, e
             "state.sls",
         }
 
+        listed = master.salt_run_cli(timeout=120).run("mesh.hosts", "--out=json")
+        assert listed.returncode == 0, listed
+        assert listed.data == sorted(minions[h.name].id for h in hosts)
+
         # A second apply (anyone's, any time) has nothing left to do.
         again = run_on(hosts, "state.sls", "mesh")
         assert again.returncode == 0, again

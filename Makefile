@@ -10,7 +10,7 @@ PYTEST_FLAGS ?=
 APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-nrpe-plugin \
 	monitoring-plugins ethtool nftables iproute2 busybox-static graphviz procps mmdebstrap vagrant
 
-.PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers clean
+.PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers graph-examples clean
 
 # `make test` is strict: a skipped integration test fails it (a missing daemon proves nothing).
 test: export SALTMESH_NO_SKIP = 1
@@ -73,6 +73,14 @@ bench-ovs: system venv venv-3007
 
 bench-containers: system venv daemons
 	$(VENV)/bin/python bench/containers.py -n 50 --runs 5 --dockermod-runs 1
+
+# docs/mesh-3-hosts.svg (pillar.example) and docs/mesh-12-hosts.svg, drawn by the core's
+# saltmesh.mesh.graph as `salt-run mesh.graph` draws them (scripts/mesh-graph; no Salt needed).
+graph-examples: system venv
+	$(VENV)/bin/python scripts/mesh-graph pillar.example/servers.sls pillar.example/mesh.sls \
+		--status docs/examples/mesh-3-hosts-status.yaml -o docs/mesh-3-hosts.svg
+	$(VENV)/bin/python scripts/mesh-graph docs/examples/mesh-12-hosts.yaml \
+		--status docs/examples/mesh-12-hosts-status.yaml -o docs/mesh-12-hosts.svg
 
 clean:
 	rm -rf $(VENV) $(VENV3007) .pytest_cache build *.egg-info

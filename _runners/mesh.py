@@ -15,15 +15,20 @@ CLI Example:
     salt-run mesh.diff
     salt-run mesh.verify
     salt-run mesh.graph format=svg path=/tmp/mesh.svg
+    salt-run mesh.hosts
+    salt-run mesh.join minion=docker04     # what the reactor salt/reactor/mesh_join.sls runs
 """
+
+import os
 
 import salt.client
 from salt.exceptions import SaltException
 
-from saltmesh import inventory, proc
+from saltmesh import fileio, inventory, proc
 from saltmesh.boundary import one_line_errors
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import graph as meshgraph
+from saltmesh.mesh import join as meshjoin
 from saltmesh.mesh import planner, report
 
 __virtualname__ = "mesh"
@@ -73,13 +78,6 @@ def plan(minion=None, pillar_minion=None):
         host = minion if minion in plans else planner.host_for_minion(inv, minion)
         plans = {host: plans[host]}
     return _table_or_data(plans)
-
-
-def _host(inv, minion):
-    try:
-        return planner.host_for_minion(inv, minion)
-    except SaltmeshError as err:
-        raise SaltInvocationError(str(err)) from None
 
 
 def _ask(plans, fun, arg=(), kwarg=None, timeout=60):
@@ -138,9 +136,11 @@ def verify(pillar_minion=None, timeout=60):
 
 
 @one_line_errors(SaltException, OSError)
-def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60):
+def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60, containers=True):
     """
-    Draw the mesh: hosts and tunnels, as Graphviz DOT; SVG or PNG when ``dot`` is installed.
+    Draw the mesh: docker hosts around a circle (name and underlay address on each), one line
+    per tunnel, each host's containers beside it. Graphviz DOT with the positions computed
+    here; SVG or PNG when ``dot`` (Graphviz) is installed.
 
     format
         ``dot`` (default), ``svg`` or ``png``.
@@ -148,7 +148,16 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
         Write the picture there and return the path; without it DOT text is returned
         (SVG/PNG need a path).
     status
-        Colour each tunnel by its verified status (asks the minions, like ``mesh.verify``).
+        Colour each tunnel by its verified status (asks the minions, like ``mesh.verify``):
+        green in sync, orange drifted, red missing, down or unreachable, gray unknown.
+        Without it every tunnel is gray.
+    pillar_minion
+        Compile pillar as this minion sees it (see the module's notes).
+    timeout
+        Seconds to wait for the minions' status (``status=True``).
+    containers
+        Draw each docker host's containers (``servers`` entries of ``node_type: container``)
+        beside it (default True).
 
     CLI Example:
 
@@ -156,13 +165,15 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
 
         salt-run mesh.graph
         salt-run mesh.graph format=svg path=/tmp/mesh.svg status=True
+        salt-run mesh.graph format=png path=/tmp/mesh.png containers=False
     """
     if format not in ("dot", "svg", "png"):
         raise SaltmeshError(f"format must be dot, svg or png, not {format!r}")
     if format != "dot" and not path:
         raise SaltmeshError(f"format={format} needs path=<file>")
-    _, plans = _fleet(pillar_minion)
-    dot = meshgraph.to_dot(plans, _reports(plans, timeout) if status else None)
+    inv, plans = _fleet(pillar_minion)
+    members = meshgraph.containers_by_host(inv, inv.mesh.bridge) if containers else None
+    dot = meshgraph.to_dot(plans, _reports(plans, timeout) if status else None, members)
     if format == "dot":
         if path:
             with open(path, "w", encoding="utf-8") as fh:
@@ -171,3 +182,94 @@ def graph(format="dot", path=None, status=False, pillar_minion=None, timeout=60)
         return dot
     proc.run(["dot", f"-T{format}", "-o", path], stdin=dot)
     return path
+
+
+@one_line_errors(SaltException, OSError)
+def hosts(pillar_minion=None):
+    """
+    The minion ids of the docker hosts of the ``servers`` pillar, sorted: the minions that
+    apply the mesh (``salt -L <them> state.sls mesh``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.hosts --out=json
+    """
+    _, plans = _fleet(pillar_minion)
+    return meshjoin.host_minions(plans)
+
+
+@one_line_errors(SaltException, OSError)
+def join(minion=None, mods="mesh", pillar_minion=None, timeout=120):
+    """
+    A docker host's minion started: sync it, then every docker host applies ``mods``.
+
+    What the reactor ``salt/reactor/mesh_join.sls`` runs on every ``salt/minion/<id>/start``
+    event (master config: ``reactor: [{'salt/minion/*/start': [salt://reactor/mesh_join.sls]}]``),
+    so that a new docker host is meshed with no command typed.
+
+    minion
+        The minion that started. When it is not the minion of a docker host in the
+        ``servers`` pillar nothing happens (``{skipped: ...}``): other minions starting
+        trigger no job.
+    mods
+        The SLS every docker host applies (default ``mesh``; e.g. ``mesh,containers``).
+    pillar_minion
+        Compile pillar as this minion sees it (see the module's notes).
+    timeout
+        Seconds to wait for the minions, for the sync and for the apply.
+
+    One run at a time: minions that start while a run is under way (a fleet reboot) are
+    served together by one more run, and their own calls return ``{queued: ...}`` at once.
+    The new minion gets ``saltutil.sync_all`` first (``state.sls`` does not sync), then all
+    docker hosts, it included, apply ``mods`` in one job (``queue=True``: after a state run
+    already under way). Returns, per host, ``in sync``, ``changed: ...``, ``failed: ...`` or
+    ``no answer``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mesh.join minion=docker04
+    """
+    if not minion:
+        raise SaltmeshError("minion=<id> is required: the minion that started")
+    _, plans = _fleet(pillar_minion)
+    if not meshjoin.joining(plans, [minion]):
+        return {"skipped": f"{minion} is not the minion of a docker host in the servers pillar"}
+    directory = os.path.join(__opts__["cachedir"], "saltmesh", "mesh-join")
+    runs = fileio.coalesce(
+        directory, minion, lambda started: _join_run(started, mods, pillar_minion, timeout)
+    )
+    if not runs:
+        return {"queued": f"{minion} is served by the mesh.join run under way"}
+    if any(meshjoin.failed(run.get("hosts", {})) for run in runs):
+        __context__["retcode"] = 1
+    return runs[0] if len(runs) == 1 else {"runs": runs}
+
+
+def _join_run(started, mods, pillar_minion, timeout):
+    """One run for the docker hosts among ``started``, on a freshly compiled pillar."""
+    _, plans = _fleet(pillar_minion)
+    joined = meshjoin.joining(plans, started)
+    if not joined:
+        return {"skipped": f"no docker host among {', '.join(sorted(started))}"}
+    minions = meshjoin.host_minions(plans)
+    with salt.client.get_local_client(__opts__["conf_file"]) as client:
+        synced = {}
+        for _ in range(2):  # once more for a minion that missed the first publication
+            todo = [m for m in joined if not synced.get(m)]
+            if todo:
+                synced.update(
+                    client.cmd(todo, "saltutil.sync_all", tgt_type="list", timeout=timeout)
+                )
+        applied = client.cmd(
+            minions, "state.sls", [mods], tgt_type="list", kwarg={"queue": True}, timeout=timeout
+        )
+    by_minion = {hp.minion_id: host for host, hp in plans.items()}
+    return {
+        "started": joined,
+        "synced": {m: "no answer" if not synced.get(m) else "ok" for m in joined},
+        "hosts": {by_minion[m]: meshjoin.apply_summary(applied.get(m)) for m in minions},
+    }

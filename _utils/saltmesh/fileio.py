@@ -1,11 +1,15 @@
-"""Files: atomic replacement and an exclusive lock file."""
+"""Files: atomic replacement, an exclusive lock file, runs coalesced through a lock."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
 
 TMP_SUFFIX = ".saltmesh-tmp"  # with a leading dot: neither Nagios nor NRPE loads such a file
 
@@ -42,3 +46,37 @@ def locked(path: str | None) -> Iterator[None]:
 def host_lock_path(cachedir: str) -> str:
     """The one lock file of a host: every state and engine that writes Docker or OVS takes it."""
     return os.path.join(cachedir, "saltmesh", "host.lock")
+
+
+def coalesce(directory: str, request: str, work: Callable[[list[str]], T]) -> list[T]:
+    """Run ``work`` for ``request``, at most one run at a time per ``directory``.
+
+    The request is left in ``directory/pending`` first. Whoever holds ``directory/lock`` takes
+    every pending request and calls ``work(requests)``, again while new ones arrived during
+    the run; a caller that finds the lock held returns ``[]`` at once, its request being served
+    by the holder. So a burst of N requests costs two runs of ``work``, not N. Returns the
+    results of the runs this caller did.
+    """
+    pending = os.path.join(directory, "pending")
+    os.makedirs(pending, mode=0o700, exist_ok=True)
+    name = urllib.parse.quote(request, safe="")
+    os.close(os.open(os.path.join(pending, name), os.O_WRONLY | os.O_CREAT, 0o600))
+    results: list[T] = []
+    while True:
+        fd = os.open(os.path.join(directory, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return results  # the holder will see our request
+            while names := sorted(os.listdir(pending)):
+                for taken in names:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(pending, taken))
+                results.append(work([urllib.parse.unquote(n) for n in names]))
+        finally:
+            os.close(fd)
+        # A request left after our last look and before the unlock found the lock held: serve
+        # it (or let whoever holds the lock now do so).
+        if not os.listdir(pending):
+            return results

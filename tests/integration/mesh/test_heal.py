@@ -37,4 +37,20 @@ def test_scheduled_highstate_repairs_a_deleted_tunnel(mesh_lab):
         assert port in tunnel_ports(h0), "the scheduled highstate did not put the port back"
         print(f"healed in {time.monotonic() - started:.1f} s")
     finally:
+        stop_heal(mesh_lab, minion)
+
+
+def stop_heal(mesh_lab, minion, timeout=120):
+    """Delete the schedule for good. A scheduled highstate still under way when it is deleted
+    puts it back (mesh.heal is part of the highstate) and keeps re-applying the highstate every
+    few seconds under the next tests' feet: delete until no state run is left and it stays gone."""
+    deadline = time.monotonic() + timeout
+    while True:
         mesh_lab.run_on([minion], "schedule.delete", "saltmesh-heal")
+        jobs = mesh_lab.run_on([minion], "saltutil.running").data.get(minion.id) or []
+        listed = mesh_lab.run_on([minion], "schedule.list", "return_yaml=False")
+        states = [j for j in jobs if str(j.get("fun", "")).startswith("state.")]
+        if not states and "saltmesh-heal" not in (listed.data.get(minion.id) or {}):
+            return
+        assert time.monotonic() < deadline, ("saltmesh-heal keeps coming back", states)
+        time.sleep(1)

@@ -106,6 +106,8 @@ class Engine:
             return getattr(self.api, method)(*args, **kwargs)
         except _ERRORS as err:
             raise _engine_error(err) from None
+        except OSError as err:  # a file the SDK reads (import), a socket it was not wrapping
+            raise EngineError(f"Docker engine: {method}: {err}") from None
 
     def _inspect(self, method: str, name: str) -> dict | None:
         try:
@@ -137,8 +139,12 @@ class Engine:
 
     def load_image_file(self, path: str) -> None:
         """``docker load`` the ``docker save`` archive at ``path``."""
-        with open(path, "rb") as fh:
-            self.call("load_image", fh.read(), quiet=True)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as err:
+            raise SaltmeshError(f"{path}: cannot read it: {err.strerror or err}") from None
+        self.call("load_image", data, quiet=True)
 
     def wait_for_start(self, until: float) -> bool:
         """Block until a managed container starts (True) or the epoch time ``until`` (False)."""

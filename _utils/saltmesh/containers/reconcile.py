@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from saltmesh.constants import ASIDE_SUFFIX
 from saltmesh.containers.engine import Engine, EngineError
 from saltmesh.containers.images import pull_image
 from saltmesh.containers.labels import is_managed
@@ -29,7 +30,6 @@ from saltmesh.errors import SaltmeshError
 from saltmesh.inventory import ContainerSpec
 
 ACTIVE = ("running", "paused", "restarting")
-ASIDE_SUFFIX = ".saltmesh-old"  # a recreate's old container, until the new one runs
 
 
 def state_of(inspect: Mapping[str, Any] | None) -> str | None:

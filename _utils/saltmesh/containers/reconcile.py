@@ -249,9 +249,13 @@ def _converge(
             notes.append(f"network attachment {would(test)}restored")
 
 
-def ensure_stopped(engine: Engine, name: str, test: bool, stop_timeout: int = 10) -> Outcome:
+def ensure_stopped(
+    engine: Engine, name: str, test: bool, stop_timeout: int = 10, inspect: Any = False
+) -> Outcome:
+    """Stop container ``name`` if saltmesh manages it. ``inspect=False`` means: not read yet."""
     out = Outcome(name)
-    inspect = engine.inspect_container(name)
+    if inspect is False:
+        inspect = engine.inspect_container(name)
     if not _ours(out, inspect, f"Container {name} does not exist", "touched"):
         return out
     status = state_of(inspect)

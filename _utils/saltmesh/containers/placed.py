@@ -180,7 +180,11 @@ def ensure_placed(
     if attacher is not None:
         keep = set(containers) | set(plan.keep)
         needs_ovs = any(spec.networks for spec in containers.values())
-        removed = _prune_ports(attacher, keep, needs_ovs, test)
+        try:
+            removed = _prune_ports(attacher, keep, needs_ovs, test)
+        except SaltmeshError as err:
+            failures.append(f"orphan ports: {err}")
+            removed = []
         if removed:
             out.changes["orphan_ports"] = {"removed": removed}
     out.result = not failures

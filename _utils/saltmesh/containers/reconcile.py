@@ -296,9 +296,12 @@ def ensure_removed(
         return out
     try:
         removed = attacher.detach(attacher.ports_of(name), test)
-    except SaltmeshError:
-        if ovs_required:
+    except SaltmeshError as err:
+        if ovs_required and (test or not out.changes):
             raise
+        if ovs_required:  # the container is gone already: say so, and what failed
+            out.result = False
+            out.comment = f"{out.comment}; then failed to remove its OVS ports: {err}"
         removed = []
     if removed:
         out.changes["ports"] = {"removed": removed}

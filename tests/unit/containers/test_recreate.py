@@ -161,3 +161,26 @@ def test_interrupted_recreate_is_finished():
     assert out.changes == pred.changes and out.result
     assert out.comment == "Container c1 restored from c1.saltmesh-old (an interrupted recreate)"
     assert eng.written() == ["rename"] and list(eng.containers) == ["c1"]
+
+
+def test_removed_then_unreachable_ovs_still_reports_the_removal():
+    eng = running_old()
+    out = reconcile.ensure_removed(eng, "c1", False, FakeAttacher(unreachable=True), True)
+    assert out.result is False and out.changes == {"removed": "c1"}
+    assert out.comment.startswith("Container c1 removed; then failed to remove its OVS ports:")
+    assert eng.containers == {}
+
+
+def test_placed_keeps_its_changes_when_the_port_prune_fails():
+    from saltmesh.containers import placed
+
+    class PruneFails(FakeAttacher):
+        def prune(self, keep, test):
+            raise SaltmeshError("ovs-vsctl failed (exit 1): database connection failed")
+
+    eng = Flaky()
+    out = placed.ensure_placed(eng, {"c1": spec(networks=NETS)}, "d1", False, PruneFails())
+    assert out.result is False and out.changes["c1"]["created"] == "c1"
+    assert out.comment.endswith(
+        "FAILED: orphan ports: ovs-vsctl failed (exit 1): database connection failed"
+    )

@@ -14,13 +14,15 @@ CLI Example:
     salt-run placement.plan
     salt-run placement.apply
     salt-run placement.apply path=/srv/pillar/saltmesh_placement.sls
+    salt-run placement.docker_minions
+    salt-run state.orchestrate orch.placement   # moves: old hosts stop first, then new hosts
 """
 
 import os
 
 from salt.exceptions import SaltInvocationError
 
-from saltmesh import fileio
+from saltmesh import fileio, inventory
 from saltmesh.errors import SaltmeshError
 from saltmesh.placement import hashing, record
 
@@ -31,10 +33,14 @@ def __virtual__():
     return __virtualname__
 
 
-def _rows(pillar_minion=None):
+def _pillar(pillar_minion=None):
     minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
+    return __salt__["pillar.show_pillar"](minion)
+
+
+def _rows(pillar_minion=None):
     try:
-        return hashing.plan(__salt__["pillar.show_pillar"](minion))
+        return hashing.plan(_pillar(pillar_minion))
     except SaltmeshError as err:
         raise SaltInvocationError(str(err)) from None
 
@@ -93,3 +99,21 @@ def apply(path=None, pillar_minion=None, test=False):
     if changes and not test:
         fileio.write_atomic(path, record.render(new).encode())
     return {"path": path, "test": bool(test), "changes": changes, "table": hashing.table(rows)}
+
+
+def docker_minions(pillar_minion=None):
+    """
+    The minion IDs of the docker hosts in the ``servers`` pillar, sorted (the targets of
+    ``salt-run state.orchestrate orch.placement``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run placement.docker_minions
+    """
+    try:
+        inv = inventory.parse(_pillar(pillar_minion))
+    except SaltmeshError as err:
+        raise SaltInvocationError(str(err)) from None
+    return sorted({server.minion_id for server in inv.docker_hosts})

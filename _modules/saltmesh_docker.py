@@ -129,6 +129,7 @@ def _run(func, test):
             outcome = func(client)
             if outcome.changes and "ovs.invalidate" in __salt__:
                 __salt__["ovs.invalidate"]()  # attachments wrote to OVSDB: drop its snapshot
+            outcome.comment = _one_line(outcome.comment)
             return {**outcome.as_dict(), "api_requests": client.requests}
 
     return _core(go)
@@ -160,7 +161,11 @@ def ensure_running(name, spec, host=None, test=False, ovsdb=None, netns=None):
     problem = container_name_problem(name)
     if problem:
         raise CommandExecutionError(f"name: {problem}")
-    container = _core(inventory.parse_container, spec or {}, f"{name}:container")
+    try:
+        container = inventory.parse_container(spec or {}, f"{name}:container")
+    except PillarError as err:
+        wrong = "; ".join(f"{path}: {msg}" for path, msg in err.problems)
+        raise CommandExecutionError(f"invalid arguments: {wrong}") from None
     attacher = _attacher(ovsdb, netns) if container.networks else None
     return _run(
         lambda client: reconcile.ensure_running(

@@ -66,7 +66,7 @@ def saved_image_id(path: str) -> str:
             if data is None:
                 raise SaltmeshError(f"{path}: config {config} named by manifest.json is missing")
             return "sha256:" + hashlib.sha256(data.read()).hexdigest()
-    except tarfile.TarError as err:
-        raise SaltmeshError(f"{path}: not a tar archive ({err})") from None
+    except tarfile.TarError:
+        raise SaltmeshError(f"{path}: not a tar archive (or a damaged one)") from None
     except OSError as err:
         raise _unreadable(path, err) from None

@@ -18,12 +18,14 @@ saltmesh-placement-prune:
     - tgt: {{ minions | join(',') }}
     - tgt_type: list
     - sls: containers.prune
+    - queue: 8    # wait behind a state run in progress (the engine's, a schedule's)
 
 saltmesh-placement-run:
   salt.state:
     - tgt: {{ minions | join(',') }}
     - tgt_type: list
     - sls: containers
+    - queue: 8
     - require:
       - salt: saltmesh-placement-prune
 {%- else %}

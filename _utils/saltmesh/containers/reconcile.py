@@ -116,6 +116,11 @@ def _recreate(
     old_image = engine.inspect_image(old["Image"]) if old.get("Image") else None
     full = carried_over(spec, old, old_image)
     was_running = state_of(old) in ACTIVE
+    leftover = engine.inspect_container(aside_name(name))  # of a recreate interrupted earlier
+    if leftover is not None and is_managed(leftover) and leftover.get("Id") != old_id:
+        engine.call("remove_container", leftover["Id"], force=True, v=False)
+        out.changes["leftover"] = {"old": aside_name(name), "new": None}
+        notes.append(f"removed the leftover {aside_name(name)}")
     engine.call("rename", old_id, aside_name(name))
     new_id, stopped = None, False
     try:

@@ -184,3 +184,12 @@ def test_placed_keeps_its_changes_when_the_port_prune_fails():
     assert out.comment.endswith(
         "FAILED: orphan ports: ovs-vsctl failed (exit 1): database connection failed"
     )
+
+
+def test_a_leftover_of_an_earlier_recreate_does_not_block_the_next_one():
+    eng = Flaky(containers={"c1": inspect_of(OLD, "d1"),
+                            "c1.saltmesh-old": {**inspect_of(OLD, "d1"), "Id": "older"}})  # fmt: skip
+    out = reconcile.ensure_running(eng, "c1", spec(command=["sleep", "2"]), "d1")
+    assert out.result and list(eng.containers) == ["c1"]
+    assert out.changes["leftover"] == {"old": "c1.saltmesh-old", "new": None}
+    assert eng.written()[:2] == ["remove_container", "rename"]

@@ -5,9 +5,14 @@ A ``docker restart`` (or a dockerd restart) destroys a container's veth and so i
 OVS bridge. ``state.sls containers`` restores it on the next run; this minion engine does it at
 once: it follows the Docker event stream for ``start`` events of containers labelled
 ``saltmesh.managed=true`` and then runs ``salt-call state.sls containers`` (a separate process
-with this minion's configuration: fresh pillar, the minion's own authentication, the same lock
-as any other state run). It also runs it every ``interval`` seconds (not at engine start: the
-minion may still be authenticating then).
+with this minion's configuration: fresh pillar, the minion's own authentication, the same host
+lock as any other state run). It also runs it every ``interval`` seconds (not at engine start:
+the minion may still be authenticating then), and at once when the Docker engine answers
+again after an outage.
+
+No start event is lost (each wait replays the events since the previous run began, so a
+container restarting during a run triggers the next one), and a crash-looping container costs
+at most one run per ``cooldown`` seconds (see ``saltmesh.containers.follow``).
 
 .. code-block:: yaml
 
@@ -15,6 +20,7 @@ minion may still be authenticating then).
     engines:
       - saltmesh_containers:
           interval: 300   # seconds between periodic runs (default 300; 0 = events only)
+          cooldown: 10    # least seconds between two runs woken by events (default 10)
           sls: containers
 """
 
@@ -22,11 +28,10 @@ import logging
 import os
 import shutil
 import sys
-import time
 
 try:
     from saltmesh import proc
-    from saltmesh.containers import engine, staterun
+    from saltmesh.containers import engine, follow, staterun
     from saltmesh.errors import SaltmeshError
 
     HAS_CORE = True
@@ -55,6 +60,7 @@ def reconcile(sls="containers", timeout=600):
     """Run ``salt-call state.sls <sls>`` with this minion's configuration; log the outcome."""
     config_dir = os.path.dirname(__opts__["conf_file"])
     argv = staterun.salt_call_argv(_salt_call(), config_dir, sls)
+    log.info("saltmesh_containers: running state.sls %s", sls)
     done = proc.run(argv, timeout=timeout, check=False)
     try:
         states = staterun.parse_states(done.stdout, sls)
@@ -70,28 +76,43 @@ def reconcile(sls="containers", timeout=600):
     return states
 
 
-def _wait_for_start(deadline):
-    """Block until a managed container starts (True) or ``deadline`` passes (False)."""
-    with engine.Engine(_opt("docker_url")) as client:
-        return client.wait_for_start(deadline)
-
-
 def _opt(key):
     return (__opts__.get("saltmesh") or {}).get(key)
 
 
-def start(interval=300, settle=0.5, sls="containers"):
-    """Engine entry point: wait for a start event (or the interval), then reconcile; forever."""
-    interval = float(interval) or 365 * 86400.0
-    while True:
-        try:
-            if _wait_for_start(time.time() + interval):
-                time.sleep(float(settle))  # let a burst of starts (dockerd restart) settle
-        except Exception as err:  # keep the engine alive; the error is in the minion log
-            log.error("saltmesh_containers: docker events failed: %s", err)
-            time.sleep(5)
-            continue
-        try:
-            reconcile(sls)
-        except Exception as err:
-            log.error("saltmesh_containers: reconcile failed: %s", err)
+def _wait_for_start(since, until):
+    """Block until a managed container starts at or after ``since`` (True) or ``until`` (False)."""
+    url = _opt("docker_url")
+    why = engine.engine_unreachable(url)
+    if why:
+        raise engine.EngineError(why)
+    with engine.Engine(url) as client:
+        return client.wait_for_start(until, since=since)
+
+
+def _probe():
+    """Raise while the Docker engine does not answer (one /version request)."""
+    url = _opt("docker_url")
+    why = engine.engine_unreachable(url)
+    if why:
+        raise engine.EngineError(why)
+    with engine.Engine(url):
+        pass
+
+
+def _log(level, message):
+    log.log(getattr(logging, level.upper()), "saltmesh_containers: %s", message)
+
+
+def start(interval=300, settle=0.5, sls="containers", cooldown=10):
+    """Engine entry point: wait for a reason (start event, interval, engine back), reconcile."""
+    follower = follow.Follower(
+        wait=_wait_for_start,
+        probe=_probe,
+        reconcile=lambda: reconcile(sls),
+        interval=float(interval),
+        cooldown=float(cooldown),
+        settle=float(settle),
+        log=_log,
+    )
+    follower.run()

@@ -14,6 +14,11 @@ Minion options (all optional):
       docker_url: unix:///var/run/docker.sock   # default: $DOCKER_HOST, then this socket
       ovsdb: unix:/var/run/openvswitch/db.sock  # OVSDB of this host (default socket)
       netns: hostA                              # netns where ovs-vswitchd runs (default: root)
+      lock_timeout: 300                         # seconds to wait for the host lock
+
+Every function answers cleanly: a failure is a ``CommandExecutionError`` with one line naming
+the culprit (the states turn it into ``result: False``), never a traceback. Every function that
+changes Docker holds the host lock (:mod:`saltmesh.hostlock`) for its whole run.
 
 CLI Example:
 
@@ -22,26 +27,28 @@ CLI Example:
     salt docker01 saltmesh_docker.ps
 """
 
-import os
+import logging
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import fileio, inventory
+from saltmesh import hostlock, inventory
 from saltmesh.containers import attach, engine, images, labels, placed, ports, reconcile
-from saltmesh.errors import SaltmeshError
+from saltmesh.errors import PillarError, SaltmeshError
+from saltmesh.inventory.containers import container_name_problem
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "saltmesh_docker"
 
 
 def __virtual__():
+    # Only the SDK: an engine that is down (or not started yet when the minion starts) is a
+    # clean error of each call, so the module is there as soon as dockerd answers.
     if not engine.HAS_DOCKER:
         return (
             False,
             "saltmesh_docker: the docker Python SDK is not installed (pip install docker)",
         )
-    why = engine.engine_unreachable(_url())
-    if why:
-        return (False, f"saltmesh_docker: {why}")
     return __virtualname__
 
 
@@ -58,6 +65,9 @@ def _url():
 
 def _engine():
     """A client; the API version found by the first one is reused (no /version per call)."""
+    why = engine.engine_unreachable(_url())
+    if why:
+        raise engine.EngineError(why)
     version = __context__.get("saltmesh_docker.api_version")
     client = engine.Engine(_url(), version=version)
     __context__["saltmesh_docker.api_version"] = client.version
@@ -74,34 +84,52 @@ def lock_path():
 
         salt docker01 saltmesh_docker.lock_path
     """
-    return os.path.join(__opts__["cachedir"], "saltmesh", "containers.lock")
+    return hostlock.path(__opts__["cachedir"])
 
 
 def _lock(test):
-    """The host lock for writers; none in test mode (nothing is written)."""
-    return fileio.locked(None if test else lock_path())
+    """The host lock: exclusive for writers; in test mode shared and never created."""
+    timeout = float(_opt("lock_timeout", hostlock.DEFAULT_TIMEOUT))
+    return hostlock.held(__opts__["cachedir"], test=bool(test), timeout=timeout)
 
 
 def _attacher(ovsdb=None, netns=None):
     return attach.Attacher(ovsdb or _opt("ovsdb"), netns or _opt("netns"))
 
 
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
 def _core(func, *args):
-    """Call the core; a SaltmeshError becomes CommandExecutionError."""
+    """Call the core; any failure becomes a CommandExecutionError with one line naming it.
+
+    Pillar errors keep their lines (one per culprit path). Anything unexpected is logged with
+    its traceback at DEBUG only, and answered with its type and message.
+    """
     try:
         return func(*args)
-    except SaltmeshError as err:
+    except PillarError as err:
         raise CommandExecutionError(str(err)) from None
+    except SaltmeshError as err:
+        raise CommandExecutionError(_one_line(err)) from None
+    except OSError as err:
+        where = f"{err.filename}: " if err.filename else ""
+        raise CommandExecutionError(_one_line(f"{where}{err.strerror or err}")) from None
+    except Exception as err:  # the boundary: never a traceback in a state's answer
+        log.debug("saltmesh_docker: unexpected error", exc_info=True)
+        raise CommandExecutionError(_one_line(f"{type(err).__name__}: {err}")) from None
 
 
-def _run(func):
-    """Run ``func(client)``; its Outcome as a dict plus the API requests it took."""
+def _run(func, test):
+    """Run ``func(client)`` holding the host lock; its Outcome as a dict plus API requests."""
 
     def go():
-        with _engine() as client:
+        with _lock(test), _engine() as client:
             outcome = func(client)
             if outcome.changes and "ovs.invalidate" in __salt__:
                 __salt__["ovs.invalidate"]()  # attachments wrote to OVSDB: drop its snapshot
+            outcome.comment = _one_line(outcome.comment)
             return {**outcome.as_dict(), "api_requests": client.requests}
 
     return _core(go)
@@ -130,14 +158,21 @@ def ensure_running(name, spec, host=None, test=False, ovsdb=None, netns=None):
 
         salt docker01 saltmesh_docker.ensure_running web01 '{image: local/busybox, command: [sleep, "3600"]}'
     """
-    container = _core(inventory.parse_container, dict(spec or {}), f"{name}:container")
+    problem = container_name_problem(name)
+    if problem:
+        raise CommandExecutionError(f"name: {problem}")
+    try:
+        container = inventory.parse_container(spec or {}, f"{name}:container")
+    except PillarError as err:
+        wrong = "; ".join(f"{path}: {msg}" for path, msg in err.problems)
+        raise CommandExecutionError(f"invalid arguments: {wrong}") from None
     attacher = _attacher(ovsdb, netns) if container.networks else None
-
-    def go(client):
-        with _lock(test):
-            return reconcile.ensure_running(client, name, container, host, test, attacher=attacher)
-
-    return _run(go)
+    return _run(
+        lambda client: reconcile.ensure_running(
+            client, name, container, host, test, attacher=attacher
+        ),
+        test,
+    )
 
 
 def ensure_stopped(name, test=False, stop_timeout=10):
@@ -150,7 +185,7 @@ def ensure_stopped(name, test=False, stop_timeout=10):
 
         salt docker01 saltmesh_docker.ensure_stopped web01
     """
-    return _run(lambda client: reconcile.ensure_stopped(client, name, test, stop_timeout))
+    return _run(lambda client: reconcile.ensure_stopped(client, name, test, stop_timeout), test)
 
 
 def ensure_absent(name, test=False, ovsdb=None, netns=None):
@@ -165,7 +200,9 @@ def ensure_absent(name, test=False, ovsdb=None, netns=None):
     """
     attacher = _attacher(ovsdb, netns) if attach.have_ovs() else None
     required = bool(ovsdb or _opt("ovsdb"))
-    return _run(lambda client: reconcile.ensure_removed(client, name, test, attacher, required))
+    return _run(
+        lambda client: reconcile.ensure_removed(client, name, test, attacher, required), test
+    )
 
 
 def placed_host(host=None):
@@ -184,14 +221,17 @@ def placed_host(host=None):
     return placed.docker_host_of(inv, __grains__["id"])
 
 
-def ensure_placed(host=None, test=False, ovsdb=None, netns=None):
+def ensure_placed(host=None, test=False, ovsdb=None, netns=None, prune_only=False):
     """
     Run exactly the containers whose ``parents`` is this docker host (from the ``servers``
-    pillar), attached to OVS; remove managed containers and OVS ports no longer declared here.
+    pillar), attached to OVS; prune managed containers no longer declared here (as
+    ``saltmesh:containers:prune`` says) and OVS ports of containers gone.
 
     host
         Docker host name in the ``servers`` pillar (default: the entry whose ``minion_id`` is
         this minion).
+    prune_only
+        Only prune (stop or remove what is no longer placed here); create and change nothing.
 
     CLI Example:
 
@@ -205,15 +245,18 @@ def ensure_placed(host=None, test=False, ovsdb=None, netns=None):
     if host is None:
         return {**placed.not_a_host(minion_id).as_dict(), "api_requests": 0}
     attacher = _attacher(ovsdb, netns) if attach.have_ovs() else None
+    moved = placed.elsewhere(inv, host)
+    return _run(
+        lambda client: placed.ensure_placed(
+            client, containers, host, test, attacher, inv.containers, moved, bool(prune_only)
+        ),
+        test,
+    )
 
-    def go(client):
-        with _lock(test):
-            return placed.ensure_placed(client, containers, host, test, attacher)
 
-    return _run(go)
-
-
-def ensure_image(name, load=None, rootfs=None, pull="missing", test=False):
+def ensure_image(
+    name, load=None, rootfs=None, pull="missing", test=False, fetched=True, source_sha256=None
+):
     """
     Make image ``name`` (``repo:tag``) present.
 
@@ -225,6 +268,10 @@ def ensure_image(name, load=None, rootfs=None, pull="missing", test=False):
     pull
         Without load/rootfs: ``missing`` (default) pulls only when absent, ``always`` pulls
         and reports a change only when the image ID changed.
+    fetched / source_sha256
+        Test mode only: ``fetched=False`` says that ``load``/``rootfs`` is a ``salt://`` URL not
+        fetched to this minion (it is not read); ``source_sha256`` is the rootfs file's sha256
+        when known (``cp.hash_file``).
 
     CLI Example:
 
@@ -232,7 +279,12 @@ def ensure_image(name, load=None, rootfs=None, pull="missing", test=False):
 
         salt docker01 saltmesh_docker.ensure_image local/busybox:1 rootfs=/srv/busybox.tar
     """
-    return _run(lambda client: images.ensure_image(client, name, test, load, rootfs, pull))
+    return _run(
+        lambda client: images.ensure_image(
+            client, name, test, load, rootfs, pull, bool(fetched), source_sha256
+        ),
+        test,
+    )
 
 
 def ensure_image_absent(name, force=False, test=False):
@@ -245,7 +297,7 @@ def ensure_image_absent(name, force=False, test=False):
 
         salt docker01 saltmesh_docker.ensure_image_absent local/busybox:1
     """
-    return _run(lambda client: images.ensure_image_absent(client, name, test, force))
+    return _run(lambda client: images.ensure_image_absent(client, name, test, force), test)
 
 
 def ps():

@@ -14,6 +14,7 @@ CLI Example:
     salt-run placement.plan
     salt-run placement.apply
     salt-run placement.apply path=/srv/pillar/saltmesh_placement.sls
+    salt-run state.orchestrate orch.placement   # moves: old hosts stop first, then new hosts
 """
 
 import os
@@ -32,9 +33,13 @@ def __virtual__():
     return __virtualname__
 
 
-def _rows(pillar_minion=None):
+def _pillar(pillar_minion=None):
     minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
-    return hashing.plan(__salt__["pillar.show_pillar"](minion))
+    return __salt__["pillar.show_pillar"](minion)
+
+
+def _rows(pillar_minion=None):
+    return hashing.plan(_pillar(pillar_minion))
 
 
 def _read(path):

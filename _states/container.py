@@ -26,10 +26,14 @@ temporary container is ever created, and ``test=True`` only reads.
       container.placed
 """
 
+import logging
+
 from salt.exceptions import CommandExecutionError
 
 from saltmesh import stateret
 from saltmesh.containers import spec
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "container"
 
@@ -47,6 +51,9 @@ def _state(name, call, *args, **kwargs):
         out = __salt__[call](*args, test=test, **kwargs)
     except CommandExecutionError as err:
         return stateret.failed(name, str(err))
+    except Exception as err:  # the boundary: a clean answer, never a traceback
+        log.debug("container: %s failed", call, exc_info=True)
+        return stateret.failed(name, " ".join(f"{type(err).__name__}: {err}".split()))
     return stateret.state_ret(
         name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
     )
@@ -144,20 +151,32 @@ def absent(name, ovsdb=None, netns=None):
     return _state(name, "saltmesh_docker.ensure_absent", name, ovsdb=ovsdb, netns=netns)
 
 
-def placed(name, host=None, ovsdb=None, netns=None):
+def placed(name, host=None, ovsdb=None, netns=None, prune_only=False):
     """
     Run exactly the containers whose ``parents`` is this docker host in the ``servers``
-    pillar; remove managed containers (labelled with this host) and OVS ports of containers
-    that are no longer declared here. The pillar is validated first: on any problem nothing
-    is touched and the comment lists each problem with its pillar path.
+    pillar; prune managed containers (labelled with this host) that are no longer declared
+    here, as ``saltmesh:containers:prune`` says (default: remove; ``stop``; ``false``: leave
+    them, but stop those moved to another host), and OVS ports of containers gone. The pillar
+    is validated first: on any problem nothing is touched and the comment lists each problem
+    with its pillar path.
 
     host
         The docker host's name in ``servers`` (default: the entry whose ``minion_id`` is this
         minion).
+    prune_only
+        Only prune: stop or remove what is no longer placed here, create and change nothing
+        (the first phase of a move, ``salt-run state.orchestrate orch.placement``).
 
     .. code-block:: yaml
 
         saltmesh-containers:
           container.placed
     """
-    return _state(name, "saltmesh_docker.ensure_placed", host=host, ovsdb=ovsdb, netns=netns)
+    return _state(
+        name,
+        "saltmesh_docker.ensure_placed",
+        host=host,
+        ovsdb=ovsdb,
+        netns=netns,
+        prune_only=prune_only,
+    )

@@ -16,9 +16,13 @@ Changes are reported only when the image ID behind the name changes.
       image.absent
 """
 
+import logging
+
 from salt.exceptions import CommandExecutionError
 
 from saltmesh import stateret
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "image"
 
@@ -36,6 +40,9 @@ def _state(name, call, **kwargs):
         out = __salt__[call](name, test=test, **kwargs)
     except CommandExecutionError as err:
         return stateret.failed(name, str(err))
+    except Exception as err:  # the boundary: a clean answer, never a traceback
+        log.debug("image: %s failed", call, exc_info=True)
+        return stateret.failed(name, " ".join(f"{type(err).__name__}: {err}".split()))
     return stateret.state_ret(
         name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
     )
@@ -62,15 +69,38 @@ def present(name, load=None, rootfs=None, pull="missing"):
           image.present:
             - load: /srv/images/app-1.tar
     """
-    paths = {}
+    kwargs = {"pull": pull}
     for key, value in (("load", load), ("rootfs", rootfs)):
         if value and str(value).startswith("salt://"):
-            cached = __salt__["cp.cache_file"](value)
-            if not cached:
+            found = _fetch(value) if not __opts__["test"] else _peek(value, kwargs)
+            if not found:
                 return stateret.failed(name, f"{key}: {value} not found on the fileserver")
-            value = cached
-        paths[key] = value
-    return _state(name, "saltmesh_docker.ensure_image", pull=pull, **paths)
+            value = found
+        kwargs[key] = value
+    return _state(name, "saltmesh_docker.ensure_image", **kwargs)
+
+
+def _fetch(url):
+    """The local copy of ``url`` (fetched into the minion's cache), or None."""
+    return __salt__["cp.cache_file"](url) or None
+
+
+def _peek(url, kwargs):
+    """Test mode: ``url`` without fetching it (test=True writes no file, the cache included).
+
+    An up-to-date cached copy is read in place; otherwise the core is told the file is not
+    here (``fetched=False``) and, when the master hashes with sha256, given its digest.
+    """
+    remote = __salt__["cp.hash_file"](url)
+    if not remote:
+        return None
+    local = __salt__["cp.is_cached"](url)
+    if local and __salt__["cp.hash_file"](local) == remote:
+        return local
+    kwargs["fetched"] = False
+    if remote.get("hash_type") == "sha256":
+        kwargs["source_sha256"] = remote.get("hsum")
+    return url
 
 
 def absent(name, force=False):

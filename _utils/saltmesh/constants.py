@@ -5,3 +5,4 @@ from __future__ import annotations
 IFNAMSIZ = 15  # visible bytes of a Linux interface name (and so of an OVS port name)
 TUNNEL_TYPES = ("gre", "vxlan", "geneve")  # tunnel types the mesh plans
 DATAPATH_TYPES = ("system", "netdev")  # OVS bridge datapaths (netdev: userspace)
+ASIDE_SUFFIX = ".saltmesh-old"  # a recreate keeps the old container under <name><suffix>

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import TypeVar
+
+from saltmesh.errors import SaltmeshError
 
 T = TypeVar("T")
 
@@ -28,24 +31,59 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
+class LockTimeout(SaltmeshError):
+    """A lock stayed held by someone else for longer than the caller would wait."""
+
+
 @contextlib.contextmanager
-def locked(path: str | None) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (created 0600) for the block; no-op for None."""
+def locked(
+    path: str | None,
+    *,
+    timeout: float | None = None,
+    shared: bool = False,
+    create: bool = True,
+) -> Iterator[None]:
+    """Hold an ``flock`` on ``path`` (created 0600) for the block; no-op for None.
+
+    ``timeout``: seconds to wait for another holder (None: wait forever), then
+    :class:`LockTimeout`. ``shared``: a shared hold (readers), else exclusive. ``create=False``:
+    never create the file (nor its directory); when it does not exist there is nothing to wait
+    for and the block runs without a lock. Taking and releasing a lock never changes the file.
+    """
     if not path:
         yield
         return
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    if create:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    else:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            yield
+            return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _acquire(fd, path, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, timeout)
         yield
     finally:
         os.close(fd)
 
 
-def host_lock_path(cachedir: str) -> str:
-    """The one lock file of a host: every state and engine that writes Docker or OVS takes it."""
-    return os.path.join(cachedir, "saltmesh", "host.lock")
+def _acquire(fd: int, path: str, mode: int, timeout: float | None) -> None:
+    if timeout is None:
+        fcntl.flock(fd, mode)
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(
+                    f"lock {path} is held by another run; gave up after {timeout:g} s"
+                ) from None
+            time.sleep(0.05)
 
 
 def coalesce(directory: str, request: str, work: Callable[[list[str]], T]) -> list[T]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from saltmesh import fileio, proc
+from saltmesh import fileio, hostlock, proc
 from saltmesh.errors import CommandError
 from saltmesh.stateret import failed, state_ret
 
@@ -128,10 +128,7 @@ def test_core_modules_are_small():
 
 
 def test_host_lock_path_is_under_the_cachedir():
-    assert (
-        fileio.host_lock_path("/var/cache/salt/minion")
-        == "/var/cache/salt/minion/saltmesh/host.lock"
-    )
+    assert hostlock.path("/var/cache/salt/minion") == "/var/cache/salt/minion/saltmesh/host.lock"
 
 
 def test_state_returns_are_built_in_one_place():
@@ -141,6 +138,7 @@ def test_state_returns_are_built_in_one_place():
         str(p.relative_to(repo))
         for folder in ("_states", "_modules", "_runners", "_engines", "_utils/saltmesh")
         for p in (repo / folder).rglob("*.py")
-        if p.name != "stateret.py" and '"result":' in p.read_text()
+        if p.name != "stateret.py"
+        and any('"result":' in line.split("#", 1)[0] for line in p.read_text().splitlines())
     ]
     assert offenders == []

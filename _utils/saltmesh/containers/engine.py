@@ -12,6 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from saltmesh.containers.follow import docker_time
 from saltmesh.containers.labels import MANAGED_LABEL
 from saltmesh.errors import SaltmeshError
 
@@ -106,6 +107,8 @@ class Engine:
             return getattr(self.api, method)(*args, **kwargs)
         except _ERRORS as err:
             raise _engine_error(err) from None
+        except OSError as err:  # a file the SDK reads (import), a socket it was not wrapping
+            raise EngineError(f"Docker engine: {method}: {err}") from None
 
     def _inspect(self, method: str, name: str) -> dict | None:
         try:
@@ -137,14 +140,32 @@ class Engine:
 
     def load_image_file(self, path: str) -> None:
         """``docker load`` the ``docker save`` archive at ``path``."""
-        with open(path, "rb") as fh:
-            self.call("load_image", fh.read(), quiet=True)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as err:
+            raise SaltmeshError(f"{path}: cannot read it: {err.strerror or err}") from None
+        self.call("load_image", data, quiet=True)
 
-    def wait_for_start(self, until: float) -> bool:
-        """Block until a managed container starts (True) or the epoch time ``until`` (False)."""
+    def wait_for_start(self, until: float, since: float | None = None) -> bool:
+        """Block until a managed container starts (True) or the epoch time ``until`` (False).
+
+        ``since``: count starts from that epoch time on, replayed by the engine when past.
+        """
         filters = {"type": "container", "event": "start", "label": f"{MANAGED_LABEL}=true"}
-        for _event in self.call("events", decode=True, until=int(until), filters=filters):
-            return True
+        kwargs = {"until": docker_time(until), "filters": filters, "decode": True}
+        if since is not None:
+            kwargs["since"] = docker_time(since)
+        stream = self.call("events", **kwargs)
+        try:
+            for _event in stream:
+                return True
+        except _ERRORS as err:
+            raise _engine_error(err) from None
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
         return False
 
     def close(self) -> None:

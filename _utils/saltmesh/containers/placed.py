@@ -12,9 +12,11 @@ from typing import Any
 from saltmesh.containers.engine import Engine
 from saltmesh.containers.labels import is_managed, strays, summary_name
 from saltmesh.containers.outcome import Outcome
-from saltmesh.containers.reconcile import ensure_absent, ensure_running
+from saltmesh.containers.prune import describe, plan_prune, recovering
+from saltmesh.containers.reconcile import ACTIVE, ensure_absent, ensure_running, ensure_stopped
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.inventory import ContainerSpec, Inventory
+from saltmesh.inventory.model import ContainerSettings
 
 
 def docker_host_of(inv: Inventory, minion_id: str) -> str | None:
@@ -68,18 +70,30 @@ def _problems(
     return problems
 
 
-def _prune(attacher, containers: Mapping[str, ContainerSpec], test: bool) -> list[str]:
-    """OVS ports of containers not declared here, removed; none when OVS is not needed."""
+def elsewhere(inv: Inventory, host: str) -> dict[str, str]:
+    """Containers declared on another docker host: name -> that host."""
+    return {
+        s.name: s.parents[0] for s in inv.by_type("container") if s.parents and s.parents[0] != host
+    }
+
+
+def _prune_ports(attacher, keep: set[str], needs_ovs: bool, test: bool) -> list[str]:
+    """OVS ports of containers not in ``keep``, removed; none when OVS is not needed."""
     try:
-        return attacher.prune(set(containers), test)
+        return attacher.prune(keep, test)
     except CommandError:
-        if any(spec.networks for spec in containers.values()):
+        if needs_ovs:
             raise
         return []  # no container needs OVS and none is reachable: nothing to prune
 
 
 def _comment(
-    host: str, declared_count: int, changed: list[str], failures: list[str], test: bool
+    host: str,
+    declared_count: int,
+    changed: list[str],
+    failures: list[str],
+    test: bool,
+    pruned: str = "",
 ) -> str:
     """The comment of a placement run."""
     parts = [f"{declared_count} containers declared for {host}"]
@@ -87,6 +101,8 @@ def _comment(
         parts.append(f"{'would change' if test else 'changed'}: {', '.join(sorted(changed))}")
     else:
         parts.append("all as requested")
+    if pruned:
+        parts.append(pruned)
     if failures:
         parts.append("FAILED: " + "; ".join(failures))
     return "; ".join(parts)
@@ -98,47 +114,80 @@ def ensure_placed(
     host: str,
     test: bool,
     attacher: Any = None,
+    settings: ContainerSettings | None = None,
+    moved: Mapping[str, str] | None = None,
+    prune_only: bool = False,
 ) -> Outcome:
     """Run exactly ``containers`` (name -> spec) on docker host ``host``.
 
-    Managed containers labelled with ``host`` that are not declared are removed, and so are
-    OVS ports of containers not declared here.
+    Managed containers labelled with ``host`` that are not declared are pruned as ``settings``
+    say (:mod:`~saltmesh.containers.prune`; ``moved``: those declared on another host, by
+    name), and so are OVS ports of containers neither declared nor left running here.
+    ``prune_only``: only prune; declared containers are neither created nor changed (the first
+    phase of a move, see ``salt/orch/placement.sls``).
     """
+    settings = settings or ContainerSettings()
+    moved = dict(moved or {})
     out = Outcome(host)
     listing = {summary_name(s): s for s in engine.call("containers", all=True)}
-    problems = _problems(listing, containers, attacher)
+    problems = _problems(listing, {} if prune_only else containers, attacher)
     if problems:
         out.result = False
         out.comment = "Nothing changed: " + "; ".join(problems)
         return out
 
-    failures = []
-    found = engine.inspect_containers([name for name in sorted(containers) if name in listing])
-    for image in sorted({spec.image for spec in containers.values()}):
-        engine.inspect_image(image)  # cached for ensure_running
-    for name, spec in sorted(containers.items()):
-        try:
-            one = ensure_running(engine, name, spec, host, test, found.get(name), attacher)
-        except SaltmeshError as err:
-            failures.append(f"{name}: {err}")
-            continue
-        if not one.result:
-            failures.append(one.comment)
-        if one.changes:
-            out.changes[name] = one.changes
-    for name in strays(listing, containers, host):
+    failures: list[str] = []
+    if not prune_only:
+        found = engine.inspect_containers([n for n in sorted(containers) if n in listing])
+        for image in sorted({spec.image for spec in containers.values()}):
+            engine.inspect_image(image)  # cached for ensure_running
+        for name, spec in sorted(containers.items()):
+            try:
+                one = ensure_running(engine, name, spec, host, test, found.get(name), attacher)
+            except SaltmeshError as err:
+                failures.append(f"{name}: {err}")
+                continue
+            if not one.result:
+                failures.append(one.comment)
+            if one.changes:
+                out.changes[name] = one.changes
+    spared = recovering(listing, containers)
+    plan = plan_prune(
+        [n for n in strays(listing, containers, host) if n not in spared], moved, settings
+    )
+    if plan.refused:
+        failures.append(plan.refused)
+    stopped = []
+    for name in plan.remove + plan.stop:
         stray = listing[name]
-        inspect = {"Id": stray["Id"], "Config": {"Labels": stray.get("Labels") or {}}}
+        inspect = {
+            "Id": stray["Id"],
+            "Config": {"Labels": stray.get("Labels") or {}},
+            "State": {"Status": stray.get("State")},
+        }
         try:
-            one = ensure_absent(engine, name, test, inspect=inspect)
+            if name in plan.remove:
+                one = ensure_absent(engine, name, test, inspect=inspect)
+            elif stray.get("State") in ACTIVE:
+                one = ensure_stopped(engine, name, test, inspect=inspect)
+                stopped.append(name)
+            else:
+                continue
         except SaltmeshError as err:
             failures.append(f"{name}: {err}")
             continue
         out.changes[name] = one.changes
     if attacher is not None:
-        removed = _prune(attacher, containers, test)
+        keep = set(containers) | set(plan.keep)
+        needs_ovs = any(spec.networks for spec in containers.values())
+        try:
+            removed = _prune_ports(attacher, keep, needs_ovs, test)
+        except SaltmeshError as err:
+            failures.append(f"orphan ports: {err}")
+            removed = []
         if removed:
             out.changes["orphan_ports"] = {"removed": removed}
     out.result = not failures
-    out.comment = _comment(host, len(containers), list(out.changes), failures, test)
+    pruned = describe(plan, moved, stopped, test)
+    out.comment = _comment(host, len(containers), list(out.changes), failures, test, pruned)
     return out

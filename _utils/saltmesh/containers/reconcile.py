@@ -14,11 +14,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from saltmesh.constants import ASIDE_SUFFIX
 from saltmesh.containers.engine import Engine, EngineError
 from saltmesh.containers.images import pull_image
 from saltmesh.containers.labels import is_managed
 from saltmesh.containers.outcome import Outcome, would
-from saltmesh.containers.spec import create_kwargs, diff_container, update_kwargs
+from saltmesh.containers.spec import (
+    ContainerDiff,
+    carried_over,
+    create_kwargs,
+    diff_container,
+    update_kwargs,
+)
 from saltmesh.errors import SaltmeshError
 from saltmesh.inventory import ContainerSpec
 
@@ -65,6 +72,85 @@ def resolve_image(engine: Engine, spec: ContainerSpec, test: bool) -> tuple[dict
     return image, f"pulled image {spec.image}"
 
 
+def aside_name(name: str) -> str:
+    """Where a recreate keeps the old container until the new one runs."""
+    return name + ASIDE_SUFFIX
+
+
+def _recover_aside(
+    engine: Engine, name: str, test: bool, out: Outcome, notes: list[str]
+) -> dict | None:
+    """The old container of an interrupted recreate, renamed back to ``name`` (or None)."""
+    aside = engine.inspect_container(aside_name(name))
+    if aside is None or not is_managed(aside):
+        return None
+    if not test:
+        engine.call("rename", aside["Id"], name)
+        aside = engine.inspect_container(aside["Id"]) or aside
+    out.changes["restored"] = {"old": aside_name(name), "new": name}
+    notes.append(f"{would(test)}restored from {aside_name(name)} (an interrupted recreate)")
+    return aside
+
+
+def _recreate(
+    engine: Engine,
+    name: str,
+    spec: ContainerSpec,
+    host: str | None,
+    old: Mapping[str, Any],
+    diff: ContainerDiff,
+    out: Outcome,
+    notes: list[str],
+) -> dict | None:
+    """Replace ``old`` by a container made from ``spec``; the old one is never lost for nothing.
+
+    The old container is renamed aside (``<name>.saltmesh-old``, still running) while the new
+    one is created; it is stopped just before the new one starts (so host ports, the IP and
+    the MAC are never held twice) and removed once the new one runs. If creating or starting
+    the new one fails, the new one is removed, the old one gets its name back and runs again as
+    before, ``out`` fails and the old container's inspect is returned. Fields the spec omits
+    keep the old container's values (:func:`carried_over`).
+    """
+    fields = ", ".join(sorted(diff.recreate))
+    old_id = old["Id"]
+    old_image = engine.inspect_image(old["Image"]) if old.get("Image") else None
+    full = carried_over(spec, old, old_image)
+    was_running = state_of(old) in ACTIVE
+    leftover = engine.inspect_container(aside_name(name))  # of a recreate interrupted earlier
+    if leftover is not None and is_managed(leftover) and leftover.get("Id") != old_id:
+        engine.call("remove_container", leftover["Id"], force=True, v=False)
+        out.changes["leftover"] = {"old": aside_name(name), "new": None}
+        notes.append(f"removed the leftover {aside_name(name)}")
+    engine.call("rename", old_id, aside_name(name))
+    new_id, stopped = None, False
+    try:
+        new_id = engine.call("create_container", **create_kwargs(name, full, host))["Id"]
+        if was_running:
+            engine.call("stop", old_id, timeout=0)
+            stopped = True
+        engine.call("start", new_id)
+    except SaltmeshError as err:
+        try:
+            if new_id is not None:
+                engine.call("remove_container", new_id, force=True, v=False)
+            engine.call("rename", old_id, name)
+            if stopped:
+                engine.call("start", old_id)
+        except SaltmeshError as again:
+            out.changes["renamed"] = {"old": name, "new": aside_name(name)}
+            raise SaltmeshError(
+                f"not recreated ({fields} differ): {err}; restoring the old container failed "
+                f"too ({again}); it is kept as {aside_name(name)}"
+            ) from None
+        out.result = False
+        notes.append(f"not recreated ({fields} differ): {err}; kept the old container")
+        return engine.inspect_container(old_id)
+    out.changes.update(diff.changes)
+    notes.append(f"recreated ({fields} differ)")
+    engine.call("remove_container", old_id, force=True, v=False)
+    return engine.inspect_container(new_id)
+
+
 def ensure_running(
     engine: Engine,
     name: str,
@@ -79,6 +165,10 @@ def ensure_running(
     With an ``attacher`` and networks in the spec, the bridges are checked before anything is
     written, and the OVS attachment is restored once the container runs (or would); its
     changes are merged under ``networks``.
+
+    An error before anything was written is raised. Once something was written, an error
+    fails the outcome instead, which keeps the changes made so far (a recreate, then a failed
+    attachment, still reports the recreate) and says in its comment what failed.
     """
     out = Outcome(name)
     attach = attacher is not None and bool(spec.networks)
@@ -89,55 +179,88 @@ def ensure_running(
     refusal = f"A container named {name} exists but is not managed by saltmesh; not touched"
     if _foreign(out, inspect, refusal):
         return out
-    image, pulled = resolve_image(engine, spec, test)
-    notes = [pulled] if pulled else []
-    if inspect is not None:
-        diff = diff_container(spec, host, inspect, image)
-        if image is None:  # test mode, image not pulled yet: assume it will differ
-            diff.recreate["image"] = {"old": inspect.get("Image"), "new": spec.image}
-        if diff.recreate:
-            out.changes.update(diff.changes)
-            notes.append(f"recreated ({', '.join(sorted(diff.recreate))} differ)")
-            if not test:
-                engine.call("remove_container", inspect["Id"], force=True, v=False)
-            inspect = None
-        elif diff.update:
-            out.changes.update(diff.update)
-            notes.append(f"updated in place ({', '.join(sorted(diff.update))})")
-            if not test:
-                engine.call("update_container", inspect["Id"], **update_kwargs(spec, diff.update))
-    if inspect is None:
-        if not out.changes:
-            out.changes["created"] = name
-            notes.append("created")
-        if not test:
-            created = engine.call("create_container", **create_kwargs(name, spec, host))
-            engine.call("start", created["Id"])
-            inspect = engine.inspect_container(created["Id"])
-        else:
-            inspect = {"Id": None, "Name": f"/{name}", "State": {"Status": "created", "Pid": 0}}
-    status = state_of(inspect)
-    if status != "running" and inspect.get("Id"):
-        out.changes.setdefault("state", {"old": status, "new": "running"})
-        notes.append("started")
-        if not test:
-            engine.call("start", inspect["Id"])
-            inspect = engine.inspect_container(inspect["Id"])
-    if attach:
-        net_changes = attacher.ensure(name, spec.networks, pid_of(inspect), test)
-        if net_changes:
-            out.changes["networks"] = net_changes
-            notes.append(f"network attachment {would(test)}restored")
-    if out.changes:
+    notes: list[str] = []
+    try:
+        _converge(engine, name, spec, host, test, inspect, attacher if attach else None, out, notes)
+    except SaltmeshError as err:
+        if test or not out.changes:
+            raise
+        out.result = False
+        notes.append(f"then failed: {err}")
+    if out.changes or not out.result:
         out.comment = f"Container {name} {would(test)}" + "; ".join(notes)
     else:
         out.comment = f"Container {name} is running as requested"
     return out
 
 
-def ensure_stopped(engine: Engine, name: str, test: bool, stop_timeout: int = 10) -> Outcome:
+def _converge(
+    engine: Engine,
+    name: str,
+    spec: ContainerSpec,
+    host: str | None,
+    test: bool,
+    inspect: Mapping[str, Any] | None,
+    attacher: Any,
+    out: Outcome,
+    notes: list[str],
+) -> None:
+    """The steps of :func:`ensure_running`; every change is recorded once it is made."""
+    if inspect is None:
+        inspect = _recover_aside(engine, name, test, out, notes)
+    image, pulled = resolve_image(engine, spec, test)
+    if pulled:
+        notes.append(pulled)
+    if inspect is not None:
+        diff = diff_container(spec, host, inspect, image)
+        if image is None:  # test mode, image not pulled yet: assume it will differ
+            diff.recreate["image"] = {"old": inspect.get("Image"), "new": spec.image}
+        if diff.recreate and test:
+            out.changes.update(diff.changes)
+            notes.append(f"recreated ({', '.join(sorted(diff.recreate))} differ)")
+            inspect = None
+        elif diff.recreate:
+            inspect = _recreate(engine, name, spec, host, inspect, diff, out, notes)
+        elif diff.update:
+            if not test:
+                engine.call("update_container", inspect["Id"], **update_kwargs(spec, diff.update))
+            out.changes.update(diff.update)
+            notes.append(f"updated in place ({', '.join(sorted(diff.update))})")
+    if inspect is None:
+        if test:
+            inspect = {"Id": None, "Name": f"/{name}", "State": {"Status": "created", "Pid": 0}}
+        else:
+            created = engine.call("create_container", **create_kwargs(name, spec, host))
+        if not out.changes:
+            out.changes["created"] = name
+            notes.append("created")
+        if not test:
+            engine.call("start", created["Id"])
+            inspect = engine.inspect_container(created["Id"])
+    if inspect is None:
+        raise EngineError(f"Docker engine: container {name} vanished")
+    status = state_of(inspect)
+    if status != "running" and inspect.get("Id"):
+        if not test:
+            engine.call("start", inspect["Id"])
+        out.changes.setdefault("state", {"old": status, "new": "running"})
+        notes.append("started")
+        if not test:
+            inspect = engine.inspect_container(inspect["Id"]) or inspect
+    if attacher is not None:
+        net_changes = attacher.ensure(name, spec.networks, pid_of(inspect), test)
+        if net_changes:
+            out.changes["networks"] = net_changes
+            notes.append(f"network attachment {would(test)}restored")
+
+
+def ensure_stopped(
+    engine: Engine, name: str, test: bool, stop_timeout: int = 10, inspect: Any = False
+) -> Outcome:
+    """Stop container ``name`` if saltmesh manages it. ``inspect=False`` means: not read yet."""
     out = Outcome(name)
-    inspect = engine.inspect_container(name)
+    if inspect is False:
+        inspect = engine.inspect_container(name)
     if not _ours(out, inspect, f"Container {name} does not exist", "touched"):
         return out
     status = state_of(inspect)
@@ -178,9 +301,12 @@ def ensure_removed(
         return out
     try:
         removed = attacher.detach(attacher.ports_of(name), test)
-    except SaltmeshError:
-        if ovs_required:
+    except SaltmeshError as err:
+        if ovs_required and (test or not out.changes):
             raise
+        if ovs_required:  # the container is gone already: say so, and what failed
+            out.result = False
+            out.comment = f"{out.comment}; then failed to remove its OVS ports: {err}"
         removed = []
     if removed:
         out.changes["ports"] = {"removed": removed}

@@ -7,6 +7,7 @@ record names the fields that forced it: ``{field: {"old": ..., "new": ...}}``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,6 +154,68 @@ def diff_container(
             target = out.update if key in IN_PLACE else out.recreate
             target[key] = {"old": have.get(key), "new": value}
     return out
+
+
+def _binding_pairs(bindings: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """``PortBindings`` back in the spec's form: ``(container_port, "[host_ip:]host_port")``."""
+    out = []
+    for cport, items in sorted((bindings or {}).items()):
+        for b in items or ():
+            host_ip, host_port = b.get("HostIp") or "", b.get("HostPort") or ""
+            out.append((cport, f"{host_ip}:{host_port}" if host_ip else host_port))
+    return tuple(out)
+
+
+def _own_pairs(values: Mapping[str, str], inherited: Mapping[str, str]) -> tuple | None:
+    """Entries not inherited unchanged from the image, as sorted pairs (None when there are none)."""
+    own = sorted((k, v) for k, v in values.items() if inherited.get(k) != v)
+    return tuple(own) or None
+
+
+def carried_over(
+    spec: ContainerSpec, inspect: Mapping[str, Any], image: Mapping[str, Any] | None
+) -> ContainerSpec:
+    """``spec`` completed with what the container it replaces has and the spec does not set.
+
+    A recreate must not reset what the state did not set: every field the spec omits keeps the
+    old container's value, unless that value is only the image's (or Docker's) default, which
+    the new container gets anyway (so an image upgrade still brings its new defaults).
+    ``image`` is the inspect of the old container's image; when it is gone (None), what may
+    come from an image (command, entrypoint, env, labels, user, workdir) cannot be told apart
+    and only the host settings are carried over.
+    """
+    cfg = inspect.get("Config") or {}
+    hcfg = inspect.get("HostConfig") or {}
+    img = (image or {}).get("Config") or {}
+    found: dict[str, Any] = {}
+    for key, docker_key in (("command", "Cmd"), ("entrypoint", "Entrypoint")):
+        value = cfg.get(docker_key)
+        if value and list(value) != list(img.get(docker_key) or []):
+            found[key] = tuple(value)
+    found["env"] = _own_pairs(_env_dict(cfg.get("Env")), _env_dict(img.get("Env")))
+    labels = {k: v for k, v in (cfg.get("Labels") or {}).items() if not k.startswith("saltmesh.")}
+    found["labels"] = _own_pairs(labels, img.get("Labels") or {})
+    found["ports"] = _binding_pairs(hcfg.get("PortBindings")) or None
+    found["volumes"] = tuple(hcfg.get("Binds") or ()) or None
+    restart = (hcfg.get("RestartPolicy") or {}).get("Name")
+    found["restart"] = restart if restart and restart != "no" else None
+    if cfg.get("Hostname") and cfg["Hostname"] != str(inspect.get("Id") or "")[:12]:
+        found["hostname"] = cfg["Hostname"]
+    for key, docker_key in (("user", "User"), ("workdir", "WorkingDir")):
+        if cfg.get(docker_key) and cfg[docker_key] != img.get(docker_key):
+            found[key] = cfg[docker_key]
+    if image is None:
+        for key in ("command", "entrypoint", "env", "labels", "user", "workdir"):
+            found.pop(key, None)
+    found["memory"] = hcfg.get("Memory") or None
+    quota, period = hcfg.get("CpuQuota") or 0, hcfg.get("CpuPeriod") or CPU_PERIOD
+    found["cpus"] = round(quota / period, 3) if quota > 0 else None
+    keep = {
+        key: value
+        for key, value in found.items()
+        if value is not None and getattr(spec, key) is None
+    }
+    return dataclasses.replace(spec, **keep)
 
 
 def update_kwargs(spec: ContainerSpec, update: Mapping[str, Any]) -> dict[str, Any]:

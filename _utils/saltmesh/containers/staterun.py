@@ -11,6 +11,8 @@ from typing import Any
 
 from saltmesh.errors import SaltmeshError
 
+QUEUE_LIMIT = 8  # wait behind at most this many state runs in progress
+
 
 class NoStateOutput(SaltmeshError):
     """salt-call printed no JSON return: it failed before any state ran (see its stderr)."""
@@ -28,7 +30,10 @@ def salt_call_argv(salt_call: str, config_dir: str, sls: str) -> list[str]:
         "quiet",
         "state.sls",
         sls,
-        "queue=True",  # wait for a state run already in progress instead of failing
+        # wait for the state runs in progress instead of failing. An integer, not True: Salt
+        # 3008 answers queue=True by filing the job for its minion daemon, and from salt-call
+        # that job has lost its arguments; an integer waits in place on 3007 and 3008 alike.
+        f"queue={QUEUE_LIMIT}",
     ]
 
 
@@ -44,6 +49,9 @@ def parse_states(stdout: str, sls: str) -> dict[str, dict[str, Any]]:
         raise NoStateOutput("salt-call printed no state return") from None
     if not isinstance(states, dict):
         raise SaltmeshError(f"state.sls {sls}: {states}")
+    if not all(isinstance(ret, dict) and "result" in ret for ret in states.values()):
+        # not state returns (e.g. {"result": true, "comment": "Job queued ...", ...})
+        raise SaltmeshError(f"state.sls {sls} ran no states: {states.get('comment') or states}")
     return states
 
 

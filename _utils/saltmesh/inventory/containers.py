@@ -7,10 +7,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from saltmesh.constants import IFNAMSIZ
+from saltmesh.constants import ASIDE_SUFFIX, IFNAMSIZ
 from saltmesh.errors import PillarError
-from saltmesh.inventory.model import CONTAINER_KEYS, ContainerSpec, NetworkAttachment, as_ip
-from saltmesh.inventory.reader import Reader
+from saltmesh.inventory.model import (
+    CONTAINER_KEYS,
+    PRUNE_MODES,
+    ContainerSettings,
+    ContainerSpec,
+    NetworkAttachment,
+    as_ip,
+)
+from saltmesh.inventory.reader import NAME_RE, Reader
 
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -20,6 +27,51 @@ _NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface")
 
 _MEMORY_RE = re.compile(r"^(\d+)([bkmg]?)$", re.I)
 _MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+MEMORY_MIN = 6 * 1024**2  # the smallest limit Docker accepts
+CPUS_MIN, CPUS_MAX = 0.01, 1024.0  # a CFS quota of at least 1 ms per 100 ms period
+
+# docker's reference grammar, simplified: [registry[:port]/]path[:tag][@algo:hex]
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_RE = re.compile(
+    rf"^(?:[A-Za-z0-9.-]+(?::\d+)?/)?{_PATH}(?:/{_PATH})*(?::[\w][\w.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+_CPORT_RE = re.compile(r"^(\d{1,5})(?:/(tcp|udp|sctp))?$")
+_VOLUME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]+$")
+_VOLUME_MODES = {
+    "ro", "rw", "z", "Z", "nocopy", "shared", "slave", "private", "rshared", "rslave",
+    "rprivate", "consistent", "cached", "delegated",
+}  # fmt: skip
+_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$")
+_CONTAINER_HOSTNAME_RE = re.compile(
+    r"^(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
+)
+_SETTINGS_KEYS = ("prune", "prune_max")
+
+
+def container_name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a saltmesh container's Docker name, or None."""
+    if not isinstance(name, str) or not NAME_RE.match(name) or len(name) < 2:
+        return f"{name!r} is not a valid container name (2-63 letters, digits, '_', '.', '-')"
+    if name.endswith(ASIDE_SUFFIX):
+        return f"names ending in {ASIDE_SUFFIX} are reserved (a recreate's old container)"
+    return None
+
+
+def container_settings(r: Reader, raw: Any) -> ContainerSettings:
+    """``saltmesh:containers``: pruning of managed containers a docker host no longer runs."""
+    path = "saltmesh:containers"
+    data = r.mapping(raw, path)
+    if data is None:
+        return ContainerSettings()
+    r.keys(data, _SETTINGS_KEYS, path)
+    prune = data.get("prune", True)
+    if not (isinstance(prune, bool) or (isinstance(prune, str) and prune in PRUNE_MODES)):
+        r.bad(f"{path}:prune", f"must be true, false or stop, got {prune!r}")
+        prune = True
+    return ContainerSettings(
+        prune=prune, prune_max=r.integer(data, "prune_max", path, 0, 1_000_000)
+    )
 
 
 def ifname(r: Reader, value: Any, path: str) -> str | None:
@@ -70,6 +122,9 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
             r.bad(f"{path}:gateway", f"{gateway} is outside {ip.network}")
     interface = data.get("interface", f"eth{index}")
     interface = ifname(r, interface, f"{path}:interface")
+    if interface == "lo":
+        r.bad(f"{path}:interface", "'lo' is the container's loopback; choose another name")
+        interface = None
     return NetworkAttachment(
         bridge=bridge or "",
         ip=ip,
@@ -85,12 +140,108 @@ def _memory(r: Reader, value: Any, path: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    m = _MEMORY_RE.match(str(value).strip())
-    if not m:
-        r.bad(path, f"{value!r} is not a size like 256m or 1g")
+        size = value
+    else:
+        m = _MEMORY_RE.match(str(value).strip())
+        if not m:
+            r.bad(path, f"{value!r} is not a size like 256m or 1g")
+            return None
+        size = int(m.group(1)) * _MEMORY_UNITS[m.group(2).lower()]
+    if size < MEMORY_MIN:
+        r.bad(path, f"{value!r} is below Docker's minimum of 6m")
         return None
-    return int(m.group(1)) * _MEMORY_UNITS[m.group(2).lower()]
+    return size
+
+
+def _image(r: Reader, data: Mapping[str, Any], path: str) -> str | None:
+    image = r.string(data, "image", path)
+    if not image:
+        r.bad(f"{path}:image", "is required")
+    elif not _IMAGE_RE.match(image):
+        r.bad(
+            f"{path}:image", f"{image!r} is not an image reference (repo[:tag][@digest], lowercase)"
+        )
+        return None
+    return image
+
+
+def _ports(r: Reader, data: Mapping[str, Any], path: str) -> tuple | None:
+    ports = r.str_map(data, "ports", path)
+    for cport, host in ports or ():
+        m = _CPORT_RE.match(cport)
+        if not m or not 1 <= int(m.group(1)) <= 65535:
+            r.bad(f"{path}:ports:{cport}", "container port must be 1-65535[/tcp|/udp|/sctp]")
+            continue
+        host_ip, _, host_port = host.rpartition(":")
+        ip_ok = not host_ip or as_ip(host_ip.strip("[]")) is not None
+        port_ok = (host_port == "" and host_ip) or (
+            host_port.isdigit() and 1 <= int(host_port) <= 65535
+        )
+        if not (ip_ok and port_ok):
+            r.bad(f"{path}:ports:{cport}", f"{host!r} is not [host_ip:]host_port")
+    return ports
+
+
+def _volumes(r: Reader, data: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+    volumes = data.get("volumes")
+    if volumes is None:
+        return None
+    if not (isinstance(volumes, list) and all(isinstance(v, str) for v in volumes)):
+        r.bad(f"{path}:volumes", "must be a list of 'source:target[:mode]' strings")
+        return None
+    for i, volume in enumerate(volumes):
+        parts = volume.split(":")
+        source, target = parts[0], parts[1] if len(parts) > 1 else ""
+        modes = parts[2].split(",") if len(parts) == 3 else []
+        if (
+            len(parts) not in (2, 3)
+            or not (source.startswith("/") or _VOLUME_NAME_RE.match(source))
+            or not target.startswith("/")
+            or any(mode not in _VOLUME_MODES for mode in modes)
+            or any(c in volume for c in "\n\r\0")
+        ):
+            r.bad(f"{path}:volumes:{i}", f"{volume!r} is not 'source:/target[:mode]'")
+    return tuple(volumes)
+
+
+def _pairs_checked(r: Reader, data: Mapping[str, Any], key: str, path: str) -> tuple | None:
+    """``env``/``labels``: keys that Docker keeps as given (no '=', not empty; ours reserved)."""
+    pairs = r.str_map(data, key, path)
+    for k, _ in pairs or ():
+        if not k or "=" in k or any(c in k for c in "\n\r\0"):
+            r.bad(f"{path}:{key}:{k}", "keys must be non-empty, without '=' or line breaks")
+        elif key == "labels" and k.startswith("saltmesh."):
+            r.bad(f"{path}:{key}:{k}", "labels starting with 'saltmesh.' are saltmesh's own")
+    return pairs
+
+
+def _argv(r: Reader, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...] | None:
+    argv = r.argv(data, key, path)
+    if argv is not None and any("\0" in arg for arg in argv):
+        r.bad(f"{path}:{key}", "must not contain NUL")
+        return None
+    return argv
+
+
+def _checked(r: Reader, data: Mapping[str, Any], key: str, path: str, regex, what: str):
+    value = r.string(data, key, path)
+    if value is not None and not regex.match(value):
+        r.bad(f"{path}:{key}", f"{value!r} is not {what}")
+        return None
+    return value
+
+
+def _cpus(r: Reader, data: Mapping[str, Any], path: str) -> float | None:
+    cpus = data.get("cpus")
+    if cpus is None:
+        return None
+    if isinstance(cpus, bool) or not isinstance(cpus, (int, float)):
+        r.bad(f"{path}:cpus", "must be a number")
+        return None
+    if not CPUS_MIN <= cpus <= CPUS_MAX:
+        r.bad(f"{path}:cpus", f"{cpus} is out of range {CPUS_MIN:g}..{CPUS_MAX:g}")
+        return None
+    return float(cpus)
 
 
 def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
@@ -98,9 +249,7 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
     if data is None:
         return None
     r.keys(data, CONTAINER_KEYS, path)
-    image = r.string(data, "image", path)
-    if not image:
-        r.bad(f"{path}:image", "is required")
+    image = _image(r, data, path)
     networks = []
     raw_nets = data.get("networks") or []
     if not isinstance(raw_nets, list):
@@ -115,30 +264,24 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
         if net.interface in seen_if:
             r.bad(f"{path}:networks:{i}:interface", f"{net.interface!r} is used twice")
         seen_if.add(net.interface)
-    volumes = data.get("volumes")
-    if volumes is not None and not (
-        isinstance(volumes, list) and all(isinstance(v, str) for v in volumes)
-    ):
-        r.bad(f"{path}:volumes", "must be a list of 'source:target[:mode]' strings")
-        volumes = None
-    cpus = data.get("cpus")
-    if cpus is not None and (isinstance(cpus, bool) or not isinstance(cpus, (int, float))):
-        r.bad(f"{path}:cpus", "must be a number")
-        cpus = None
+    workdir = r.string(data, "workdir", path)
+    if workdir is not None and not workdir.startswith("/"):
+        r.bad(f"{path}:workdir", f"{workdir!r} must be an absolute path")
+        workdir = None
     return ContainerSpec(
         image=image or "",
-        command=r.argv(data, "command", path),
-        entrypoint=r.argv(data, "entrypoint", path),
-        env=r.str_map(data, "env", path),
-        labels=r.str_map(data, "labels", path),
-        ports=r.str_map(data, "ports", path),
-        volumes=tuple(volumes) if volumes is not None else None,
+        command=_argv(r, data, "command", path),
+        entrypoint=_argv(r, data, "entrypoint", path),
+        env=_pairs_checked(r, data, "env", path),
+        labels=_pairs_checked(r, data, "labels", path),
+        ports=_ports(r, data, path),
+        volumes=_volumes(r, data, path),
         restart=r.choice(data, "restart", path, RESTART_POLICIES),
-        hostname=r.string(data, "hostname", path),
-        user=r.string(data, "user", path),
-        workdir=r.string(data, "workdir", path),
+        hostname=_checked(r, data, "hostname", path, _CONTAINER_HOSTNAME_RE, "a host name"),
+        user=_checked(r, data, "user", path, _USER_RE, "a user[:group] name or id"),
+        workdir=workdir,
         memory=_memory(r, data.get("memory"), f"{path}:memory"),
-        cpus=float(cpus) if cpus is not None else None,
+        cpus=_cpus(r, data, path),
         networks=tuple(networks),
     )
 

@@ -90,10 +90,28 @@ class MeshSettings:
         return self.name or self.bridge
 
 
+PRUNE_MODES = (True, False, "stop")
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """``saltmesh:containers``: what a docker host does with managed containers it no longer runs.
+
+    ``prune``: ``True`` removes them (with their OVS ports), ``"stop"`` only stops them, ``False``
+    leaves them alone, except that a container moved to another docker host is always stopped
+    (its IP and MAC must not live twice). ``prune_max``: more removals than this in one run
+    remove none and fail the state (None: no limit).
+    """
+
+    prune: bool | str = True
+    prune_max: int | None = None
+
+
 @dataclass(frozen=True)
 class Inventory:
     servers: Mapping[str, Server]
     mesh: MeshSettings = field(default_factory=MeshSettings)
+    containers: ContainerSettings = field(default_factory=ContainerSettings)
 
     def by_type(self, node_type: str) -> list[Server]:
         return [s for _, s in sorted(self.servers.items()) if s.node_type == node_type]

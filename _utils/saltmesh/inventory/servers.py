@@ -7,7 +7,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from saltmesh.errors import PillarError
-from saltmesh.inventory.containers import container_spec
+from saltmesh.inventory.containers import (
+    container_name_problem,
+    container_settings,
+    container_spec,
+)
 from saltmesh.inventory.mesh_settings import mesh_settings
 from saltmesh.inventory.model import Inventory, Server, as_ip
 from saltmesh.inventory.reader import NAME_RE, Reader
@@ -56,6 +60,9 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
     parents = r.names(data, "parents", path)
     container = None
     if node_type == "container":
+        problem = container_name_problem(name)
+        if problem:
+            r.bad(path, problem)
         if "container" in data:
             container = container_spec(r, data["container"], f"{path}:container")
         if not parents and name in placement:
@@ -163,6 +170,7 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     _check_graph(r, servers, set(external_hosts))
     _check_unique(r, servers)
     mesh = mesh_settings(r, saltmesh.get("mesh"), servers)
+    containers = container_settings(r, saltmesh.get("containers"))
     if mesh.subnet is not None:
         for name, server in sorted(servers.items()):
             for i, net in enumerate(server.container.networks if server.container else ()):
@@ -177,7 +185,7 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
                     )
     if r.problems:
         raise PillarError(r.problems)
-    return Inventory(servers=dict(sorted(servers.items())), mesh=mesh)
+    return Inventory(servers=dict(sorted(servers.items())), mesh=mesh, containers=containers)
 
 
 # --------------------------------------------------------------------------- single specs

@@ -9,14 +9,20 @@ options ``saltmesh:ovsdb``/``saltmesh:netns`` in production).
 
 from __future__ import annotations
 
+import datetime
+import re
+import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from tests.support import docker as d
 from tests.support.ovs import OvsInstance, have_ovs
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")
@@ -91,3 +97,224 @@ def bridge(docker_hosts, prefix):
 def _cleanup(prefix, docker_ok):
     yield
     d.remove_containers(prefix)
+
+
+# --------------------------------------------------------------------------- ownership seeds
+
+
+@dataclass
+class Seeds:
+    """Foreign objects seeded before the container suite; every state and prune must spare them.
+
+    Containers without the saltmesh labels (or with only ``saltmesh.host``, or with
+    ``saltmesh.managed=false``), and OVS ports that are not ours: a plain port, an ovs-docker
+    port (``container_id``/``container_iface``) and a mesh tunnel's (``saltmesh-mesh``).
+    """
+
+    containers: list[tuple[str | None, str, str]]  # (engine url, name, id)
+    ports: list[tuple[OvsInstance, str, dict]]  # (OVS, port, external_ids)
+
+    def add_container(self, name: str, labels: dict[str, str], host: str | None = None) -> None:
+        args = ["run", "-d", "--name", name, "--network", "none"]
+        for key, value in labels.items():
+            args += ["--label", f"{key}={value}"]
+        cid = d.docker(*args, IMAGE_OF[host], *d.SLEEPER, host=host).strip()
+        self.containers.append((host, name, cid))
+
+    def missing(self) -> list[str]:
+        """What is gone or changed (empty: every seed survived)."""
+        lost = []
+        for host, name, cid in self.containers:
+            info = d.inspect(name, host)
+            if info is None or info["Id"] != cid or not info["State"]["Running"]:
+                lost.append(f"container {name}")
+        for ovs, port, ext in self.ports:
+            rows = [r for r in ovs.table("Port", "name", "external_ids") if r["name"] == port]
+            if not rows or dict(rows[0]["external_ids"][1]) != ext:
+                lost.append(f"port {port} on {ovs.netns}")
+        return lost
+
+
+IMAGE_OF: dict[str | None, str] = {}  # engine url -> the busybox reference imported there
+
+
+@pytest.fixture(scope="session")
+def seeds(docker_hosts, busybox):
+    tag = uuid.uuid4().hex[:6]
+    IMAGE_OF[None] = busybox
+    out = Seeds([], [])
+    hosts = [h.name for h in docker_hosts]
+    try:
+        out.add_container(f"smtfor{tag}plain", {})
+        out.add_container(f"smtfor{tag}hostlbl", {"saltmesh.host": hosts[0]})
+        out.add_container(
+            f"smtfor{tag}off", {"saltmesh.managed": "false", "saltmesh.host": hosts[1]}
+        )
+        for host in docker_hosts:
+            br = f"smtfb{tag}"
+            kinds = {
+                f"smtfp{tag}a": {},
+                f"smtfp{tag}d": {"container_id": f"smtfor{tag}plain", "container_iface": "eth0"},
+                f"smtfp{tag}m": {"saltmesh-mesh": br, "saltmesh-peer": "elsewhere"},
+            }
+            args = ["add-br", br, "--", "set", "bridge", br, "datapath_type=netdev"]
+            for port, ext in kinds.items():
+                args += [
+                    "--",
+                    "add-port",
+                    br,
+                    port,
+                    "--",
+                    "set",
+                    "Interface",
+                    port,
+                    "type=internal",
+                ]
+                for key, value in ext.items():
+                    args += ["--", "set", "Port", port, f"external_ids:{key}={value}"]
+                out.ports.append((host.ovs, port, ext))
+            host.ovs.vsctl(*args)
+        yield out
+        assert out.missing() == [], "foreign objects did not survive the container suite"
+    finally:
+        for host, name, _ in out.containers:
+            d.docker("rm", "-f", name, check=False, host=host)
+        for host in docker_hosts:
+            host.ovs.vsctl("--if-exists", "del-br", f"smtfb{tag}")
+
+
+@pytest.fixture(autouse=True)
+def _foreign_objects_survive(seeds):
+    """After every container test: the foreign seeds are still there, unchanged."""
+    yield
+    assert seeds.missing() == [], "a test removed or changed a foreign container or port"
+
+
+# --------------------------------------------------------------------------- a private dockerd
+
+
+@pytest.fixture(scope="session")
+def private_dockerd(tmp_path_factory, docker_ok, rootfs, busybox, seeds):
+    """A second dockerd (own data root, sockets, netns) that fault tests may restart at will."""
+    if not (shutil.which("dockerd") and shutil.which("nsenter")):
+        pytest.skip("dockerd or nsenter missing")
+    had_docker0 = Path("/sys/class/net/docker0").exists()
+    dockerd = d.PrivateDockerd("smtpd" + uuid.uuid4().hex[:6], tmp_path_factory.mktemp("dockerd"))
+    try:
+        dockerd.start()
+        d.import_image(rootfs, busybox, host=dockerd.url)
+        IMAGE_OF[dockerd.url] = busybox
+        seeds.add_container(f"smtfor{uuid.uuid4().hex[:6]}pd", {}, host=dockerd.url)
+        yield dockerd
+    finally:
+        if dockerd.proc is not None and dockerd.proc.poll() is None:
+            lost = seeds.missing()
+            seeds.containers = [c for c in seeds.containers if c[0] != dockerd.url]
+        else:
+            lost = []
+        dockerd.destroy()
+    assert not had_docker0 or Path("/sys/class/net/docker0").exists(), "docker0 was removed"
+    assert lost == []
+
+
+@pytest.fixture
+def dockerd_b(private_dockerd):
+    """The private dockerd, running (a fault test may have left it stopped)."""
+    if private_dockerd.proc is None or private_dockerd.proc.poll() is not None:
+        private_dockerd.start()
+    yield private_dockerd
+    if private_dockerd.proc is None or private_dockerd.proc.poll() is not None:
+        private_dockerd.start()
+
+
+class Probe:
+    """The SLS the engine of ``minion_b`` runs: idle, or the containers SLS (and a pause)."""
+
+    def __init__(self, root: Path, name: str):
+        self.name = name
+        self.path = root / f"{name}.sls"
+        self.idle()
+
+    def idle(self) -> None:
+        self.path.write_text("smt-probe-idle:\n  test.nop\n")
+
+    def containers(self, pause: float = 0) -> None:
+        text = "include:\n  - containers\n"
+        if pause:
+            text += (
+                "smt-probe-pause:\n  cmd.run:\n"
+                f"    - name: sleep {pause}\n    - python_shell: False\n"
+            )
+        self.path.write_text(text)
+
+
+@pytest.fixture(scope="session")
+def probe(state_tree):
+    p = Probe(state_tree, "smtprobe" + uuid.uuid4().hex[:6])
+    yield p
+    p.path.unlink()
+
+
+ENGINE_COOLDOWN = 12.0
+
+
+@pytest.fixture(scope="session")
+def minion_b(salt_master, salt_cli, docker_hosts, private_dockerd, probe):
+    """Docker host B: a second minion on the private dockerd and host B's OVS, with the engine
+    (which runs the ``probe`` SLS: idle unless a test says otherwise)."""
+    host_b = docker_hosts[1]
+    config = {
+        "saltmesh": {
+            "docker_url": private_dockerd.url,
+            "ovsdb": host_b.ovs.db,
+            "netns": host_b.name,
+        },
+        "engines": [
+            {
+                "saltmesh_containers": {
+                    "interval": 3600,
+                    "cooldown": ENGINE_COOLDOWN,
+                    "sls": probe.name,
+                }
+            }
+        ],
+        "engines_dirs": [str(REPO / "_engines")],
+    }
+    factory = salt_master.salt_minion_daemon("smt-b-" + uuid.uuid4().hex[:6], overrides=config)
+    with factory.started():
+        ret = salt_cli.run("saltutil.sync_all", minion_tgt=factory.id)
+        assert ret.returncode == 0, ret
+        yield factory
+
+
+class MinionLog:
+    """The minion's log from now on: tracebacks, and the engine's runs with their times."""
+
+    RUN = re.compile(
+        r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d+)\].*saltmesh_containers: running state\.sls"
+    )
+
+    def __init__(self, minion):
+        self.path = Path(minion.config["log_file"])
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def text(self) -> str:
+        with open(self.path, encoding="utf-8", errors="replace") as fh:
+            fh.seek(self.offset)
+            return fh.read()
+
+    def tracebacks(self) -> list[str]:
+        lines = self.text().splitlines()
+        return [
+            lines[max(0, i - 1)] for i, line in enumerate(lines) if "Traceback (most recent" in line
+        ]
+
+    def engine_runs(self) -> list[float]:
+        """Start times (epoch seconds) of the engine's runs since this object was made."""
+        out = []
+        for line in self.text().splitlines():
+            m = self.RUN.match(line)
+            if m:
+                stamp = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+                out.append(stamp.timestamp() + int(m.group(2)) / 1000)
+        return out

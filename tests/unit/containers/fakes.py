@@ -112,6 +112,8 @@ class FakeEngine:
         return getattr(self, f"_{method}", lambda *a, **k: None)(*args, **kwargs)
 
     def _create_container(self, image, name, labels, **kwargs):
+        if name in self.containers:
+            raise engine.EngineError("Docker engine: Conflict. The container name is in use")
         data = {
             "Id": f"id-{name}",
             "Name": f"/{name}",
@@ -121,6 +123,13 @@ class FakeEngine:
         }
         self.containers[name] = data
         return {"Id": data["Id"]}
+
+    def _rename(self, ref, name):
+        if name in self.containers:
+            raise engine.EngineError("Docker engine: Conflict. The container name is in use")
+        old, data = self._find(ref)
+        data["Name"] = f"/{name}"
+        self.containers[name] = self.containers.pop(old)
 
     def _start(self, ref):
         self._find(ref)[1]["State"] = {"Status": "running", "Pid": next(self.pids)}

@@ -44,10 +44,12 @@ def test_wait_for_start_filters_managed_starts(tmp_path, events, started):
     client.api = fake = Api()
     try:
         assert client.wait_for_start(1234.5) is started
+        assert fake.kwargs == {
+            "decode": True,
+            "until": "1234.500000000",
+            "filters": {"type": "container", "event": "start", "label": "saltmesh.managed=true"},
+        }
+        client.wait_for_start(1234.5, since=1200.25)  # replay from there
+        assert fake.kwargs["since"] == "1200.250000000"
     finally:
         api.close()
-    assert fake.kwargs == {
-        "decode": True,
-        "until": 1234,
-        "filters": {"type": "container", "event": "start", "label": "saltmesh.managed=true"},
-    }

@@ -137,3 +137,107 @@ def test_absent():
         ("remove_image", ("a:1",), {"force": True})
     ]
     assert images.ensure_image_absent(eng, "a:1", False).comment == "Image a:1 is absent"
+
+
+def _tar(path, members):
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return str(path)
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        (None, "not a tar archive"),
+        ({"other": b"x"}, "no manifest.json; not a docker save archive"),
+        ({"manifest.json": b"{nope"}, "manifest.json is not valid JSON"),
+        ({"manifest.json": b"[]"}, "manifest.json names no image config"),
+        ({"manifest.json": b'{"Config": 1}'}, "manifest.json names no image config"),
+        ({"manifest.json": b'[{"Config": "gone"}]'}, "config gone named by manifest.json is missing"),
+    ],
+)  # fmt: skip
+def test_bad_archives_are_named_errors(tmp_path, members, message):
+    path = tmp_path / "bad.tar"
+    if members is None:
+        path.write_bytes(b"this is not a tarball at all" * 100)
+    else:
+        _tar(path, members)
+    with pytest.raises(SaltmeshError) as err:
+        archive.saved_image_id(str(path))
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)
+    eng = Loader()
+    with pytest.raises(SaltmeshError, match=message):
+        images.ensure_image(eng, "app:1", True, load=str(path))
+    assert eng.writes == []
+
+
+@pytest.mark.reliability
+def test_missing_files_are_named_errors(tmp_path):
+    missing = str(tmp_path / "nope.tar")
+    for kwargs in ({"load": missing}, {"rootfs": missing}):
+        for test in (True, False):
+            eng = Loader()
+            with pytest.raises(SaltmeshError, match=f"^{missing}: cannot read it: No such file"):
+                images.ensure_image(eng, "app:1", test, **kwargs)
+            assert eng.writes == []
+    with pytest.raises(SaltmeshError, match="cannot read it"):
+        _engine_load(missing)
+
+
+def _engine_load(path):
+    from saltmesh.containers.engine import Engine
+
+    eng = Engine.__new__(Engine)  # no client needed: the file is read first
+    eng.load_image_file(path)
+
+
+@pytest.mark.reliability
+def test_an_image_without_id_is_an_engine_error_not_a_crash(tmp_path):
+    class NoId(Loader):
+        def _pull(self, repo, tag=None, **kw):
+            self.images[f"{repo}:{tag}"] = {"Config": {}}  # the engine shows no Id
+            return iter([])
+
+        def _import_image_from_file(self, path, repository, tag, changes):
+            pass  # the import "succeeds" but no image appears under the name
+
+    eng = NoId()
+    with pytest.raises(
+        EngineError, match="^Docker engine: no image c:latest after a successful pull$"
+    ):
+        images.ensure_image(eng, "c:latest", False)
+    rootfs = tmp_path / "r.tar"
+    rootfs.write_bytes(b"x")
+    with pytest.raises(EngineError, match=f"no image app:1 after importing {rootfs}$"):
+        images.ensure_image(eng, "app:1", False, rootfs=str(rootfs))
+    # an existing image whose inspect lacks an Id: reported, no crash
+    eng = FakeEngine(images={"a:1": {"Config": {}}})
+    assert images.ensure_image(eng, "a:1", True, pull="always").changes == {
+        "image_id": {"old": None, "new": "pulled from registry"}
+    }
+    assert images.ensure_image_absent(eng, "a:1", True).changes == {
+        "removed": {"old": None, "new": None}
+    }
+
+
+@pytest.mark.reliability
+def test_unfetched_source_in_test_mode_reads_no_file():
+    eng = Loader(
+        images={"app:1": {"Id": "sha256:old", "Config": {"Labels": {images.SOURCE_LABEL: "abc"}}}}
+    )
+    url = "salt://images/app.tar"
+    same = images.ensure_image(eng, "app:1", True, rootfs=url, fetched=False, source_sha256="abc")
+    assert same.changes == {}
+    other = images.ensure_image(eng, "app:1", True, rootfs=url, fetched=False, source_sha256="def")
+    assert other.changes == {"image_id": {"old": "sha256:old", "new": f"imported from {url}"}}
+    unknown = images.ensure_image(eng, "app:1", True, rootfs=url, fetched=False)
+    assert unknown.result and unknown.changes["image_id"]["old"] == "sha256:old"
+    loaded = images.ensure_image(eng, "app:1", True, load=url, fetched=False)
+    assert loaded.changes == {"image_id": {"old": "sha256:old", "new": f"loaded from {url}"}}
+    assert eng.writes == []
+    with pytest.raises(SaltmeshError, match="not fetched"):
+        images.ensure_image(eng, "app:1", False, load=url, fetched=False)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from saltmesh import inventory
-from saltmesh.containers import placed
+from saltmesh.containers import placed, reconcile
 from saltmesh.errors import SaltmeshError
+from saltmesh.inventory.model import ContainerSettings
 from tests.unit.containers.fakes import IMAGE, FakeAttacher, FakeEngine, inspect_of, spec
 
 REF = "local/bb:1"
@@ -78,7 +79,9 @@ def test_exactly_the_declared_containers():
         "stray": {"removed": "stray"},
         "orphan_ports": {"removed": ["vsm2", "vsm3"]},
     }  # fmt: skip
-    assert pred.comment == ("2 containers declared for d1; would change: new, orphan_ports, stray")
+    assert pred.comment == (
+        "2 containers declared for d1; would change: new, orphan_ports, stray; pruned: would remove stray"
+    )
     out = placed.ensure_placed(eng, want, "d1", test=False, attacher=att)
     assert out.changes == pred.changes
     assert sorted(eng.containers) == ["keep", "mine", "new", "other"]
@@ -112,3 +115,110 @@ def test_unreachable_ovs_is_fine_without_networks():
     eng = host_d1()
     out = placed.ensure_placed(eng, {"keep": spec()}, "d1", False, FakeAttacher(unreachable=True))
     assert out.result is True and out.changes == {"stray": {"removed": "stray"}}
+
+
+# -- pruning: what a host does with managed containers it no longer runs
+
+
+def strays_d1():
+    """d1: ``gone`` (dropped from the pillar), ``moved`` (now on d2), both running and ours;
+    ``foreign`` carries d1's host label but not the managed one; ``theirs`` is managed by d2."""
+    foreign = managed("foreign", "d1")
+    foreign["Config"]["Labels"] = {"saltmesh.host": "d1"}
+    return FakeEngine(
+        images={REF: IMAGE},
+        containers={
+            "gone": managed("gone", "d1"),
+            "moved": managed("moved", "d1"),
+            "foreign": foreign,
+            "theirs": managed("theirs", "d2"),
+        },
+    )
+
+
+PORTS = {"vsm1": "gone", "vsm2": "moved", "vsm3": "foreign", "vsm4": "ghost"}
+
+
+def prune_run(prune, prune_max=None, test=False, prune_only=False, want=None):
+    eng, att = strays_d1(), FakeAttacher(ports=PORTS)
+    settings = ContainerSettings(prune=prune, prune_max=prune_max)
+    out = placed.ensure_placed(eng, want or {}, "d1", test, att, settings, {"moved": "d2"},
+                               prune_only)  # fmt: skip
+    states = {n: reconcile.state_of(c) for n, c in eng.containers.items()}
+    return out, states, att.ports
+
+
+@pytest.mark.reliability
+def test_prune_true_removes_what_is_no_longer_declared_and_says_so():
+    out, states, ports = prune_run(True)
+    assert out.result and states == {"foreign": "running", "theirs": "running"}
+    assert out.changes == {
+        "gone": {"removed": "gone"},
+        "moved": {"removed": "moved"},
+        "orphan_ports": {"removed": ["vsm1", "vsm2", "vsm3", "vsm4"]},
+    }
+    assert out.comment.endswith("pruned: removed gone, moved")
+
+
+@pytest.mark.reliability
+def test_prune_stop_stops_and_keeps_them():
+    out, states, _ = prune_run("stop")
+    assert out.result and states == {
+        "gone": "exited", "moved": "exited", "foreign": "running", "theirs": "running",
+    }  # fmt: skip
+    assert out.changes["gone"] == {"state": {"old": "running", "new": "exited"}}
+    assert out.comment.endswith("pruned: stopped gone, moved (moved to d2)")
+    assert prune_run("stop", test=True)[1]["gone"] == "running"
+
+
+@pytest.mark.reliability
+def test_prune_false_leaves_them_but_still_stops_a_moved_one():
+    out, states, ports = prune_run(False)
+    assert out.result and states == {
+        "gone": "running", "moved": "exited", "foreign": "running", "theirs": "running",
+    }  # fmt: skip
+    assert set(out.changes) == {"moved", "orphan_ports"}
+    assert "vsm1" in ports, "the port of a container left running stays"
+    assert out.comment.endswith(
+        "pruned: stopped moved (moved to d2); left running gone (not declared here)"
+    )
+
+
+@pytest.mark.reliability
+def test_prune_max_refuses_to_remove_more():
+    out, states, _ = prune_run(True, prune_max=1)
+    assert out.result is False
+    assert states["gone"] == "running" and states["moved"] == "exited"
+    assert (
+        "not removing 2 containers (gone, moved): more than saltmesh:containers:prune_max (1)"
+        in out.comment
+    )
+    assert prune_run(True, prune_max=2)[0].result is True
+
+
+@pytest.mark.reliability
+def test_prune_only_touches_no_declared_container():
+    want = {"new": spec(), "gone": spec(command=["other"])}
+    out, states, _ = prune_run(True, prune_only=True, want=want)
+    assert "new" not in states and "gone" not in out.changes  # declared: left for phase two
+    assert out.changes["moved"] == {"removed": "moved"} and states["gone"] == "running"
+
+
+@pytest.mark.reliability
+def test_an_interrupted_recreate_is_restored_not_pruned():
+    eng = FakeEngine(images={REF: IMAGE}, containers={"c1.saltmesh-old": managed("c1", "d1")})
+    out = placed.ensure_placed(eng, {"c1": spec()}, "d1", False)
+    assert out.result and list(eng.containers) == ["c1"]
+    assert out.changes == {"c1": {"restored": {"old": "c1.saltmesh-old", "new": "c1"}}}
+    # its base exists: a leftover, pruned like any stray
+    eng = FakeEngine(images={REF: IMAGE}, containers={"c1": managed("c1", "d1"),
+                                                      "c1.saltmesh-old": managed("x", "d1")})  # fmt: skip
+    out = placed.ensure_placed(eng, {"c1": spec()}, "d1", False)
+    assert list(eng.containers) == ["c1"] and out.changes == {
+        "c1.saltmesh-old": {"removed": "c1.saltmesh-old"}
+    }
+
+
+def test_elsewhere():
+    inv = pillar(c1="d1", c2="d2")
+    assert placed.elsewhere(inv, "d1") == {"c2": "d2"}

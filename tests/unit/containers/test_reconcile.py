@@ -50,7 +50,9 @@ def test_update_in_place_and_recreate():
     out = reconcile.ensure_running(eng, "c1", spec(memory="96m", env={"A": "2"}))
     assert set(out.changes) == {"memory", "env"}
     assert out.comment == "Container c1 recreated (env differ)"
-    assert eng.written() == ["remove_container", "create_container", "start"]
+    # the old one aside while the new one is created, stopped just before the new one starts
+    assert eng.written() == ["rename", "create_container", "stop", "start", "remove_container"]
+    assert eng.writes[0][1] == ("abc", "c1.saltmesh-old") and list(eng.containers) == ["c1"]
 
 
 def test_stopped_container_is_started():

@@ -91,3 +91,30 @@ def test_spec_args_from_state_arguments():
     assert specs.spec_args(args) == {"image": "i", "env": {"A": "1"}, "memory": "64m"}
     assert specs.spec_args({"image": "i", "env": ["A=1"]}) == {"image": "i", "env": ["A=1"]}
     assert list(specs.spec_args({k: 1 for k in reversed(CONTAINER_KEYS)})) == list(CONTAINER_KEYS)
+
+
+@pytest.mark.reliability
+def test_recreate_carries_over_every_field_the_spec_omits():
+    have = spec(**{k: v for k, v in FULL.items() if k != "networks"})
+    data = inspect_of(have, "d1")
+    bare = spec()
+    kept = specs.carried_over(bare, data, IMAGE)
+    assert specs.desired_values(kept, "d1", None) == specs.desired_values(have, "d1", None)
+    for key in ("command", "entrypoint", "env", "labels", "volumes", "restart", "hostname",
+                "user", "workdir", "memory", "cpus"):  # fmt: skip
+        assert getattr(kept, key) == getattr(have, key), key
+    # what the spec sets wins; a new container from the result compares equal to the old one
+    assert specs.carried_over(spec(memory="96m"), data, IMAGE).memory == 96 * 1024**2
+    assert specs.diff_container(kept, "d1", inspect_of(kept, "d1"), IMAGE).changes == {}
+
+
+@pytest.mark.reliability
+def test_recreate_does_not_freeze_image_or_docker_defaults():
+    plain = inspect_of(spec(), "d1")  # Cmd, Env, Labels, Hostname: all the image's or Docker's
+    plain["Config"]["Cmd"] = ["sh"]
+    image = {**IMAGE, "Config": {**IMAGE["Config"], "Cmd": ["sh"]}}
+    assert specs.carried_over(spec(), plain, image) == spec()
+    # the image is gone: only host settings are carried (image defaults cannot be told apart)
+    data = inspect_of(spec(env={"A": "1"}, memory="64m", command=["x"]), "d1")
+    kept = specs.carried_over(spec(), data, None)
+    assert (kept.env, kept.command, kept.memory) == (None, None, 64 * 1024**2)

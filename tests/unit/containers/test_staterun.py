@@ -13,7 +13,7 @@ from saltmesh.errors import SaltmeshError
 def test_argv():
     assert staterun.salt_call_argv("/opt/salt/bin/salt-call", "/etc/salt", "containers") == [
         "/opt/salt/bin/salt-call", "--config-dir", "/etc/salt", "--out", "json",
-        "--log-level", "quiet", "state.sls", "containers", "queue=True",
+        "--log-level", "quiet", "state.sls", "containers", "queue=8",
     ]  # fmt: skip
 
 
@@ -39,3 +39,12 @@ def test_sls_that_did_not_run():
     with pytest.raises(SaltmeshError, match=r"^state.sls containers: \[.No matching sls") as err:
         staterun.parse_states(out, "containers")
     assert not isinstance(err.value, staterun.NoStateOutput)
+
+
+@pytest.mark.reliability
+def test_a_queued_job_is_no_state_return():
+    """Salt 3008 answers queue=True with a queueing note; it must not be read as states."""
+    out = json.dumps({"local": {"result": True, "comment": "Job queued for execution",
+                                "queued": True, "changes": {}}})  # fmt: skip
+    with pytest.raises(SaltmeshError, match="^state.sls containers ran no states: Job queued"):
+        staterun.parse_states(out, "containers")

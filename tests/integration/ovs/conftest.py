@@ -117,21 +117,25 @@ def states(salt_call_cli, ovs, prefix):
 
 
 @pytest.fixture
-def dummy_links(prefix):
-    """Create Linux dummy interfaces (bond members) named <prefix><suffix>; removed after."""
+def veth_pairs(ovs, prefix):
+    """Create veth pairs ``<prefix><suffix>`` <-> ``<prefix><suffix>p`` (both up) in the session
+    OVS's network namespace, where its ovs-vswitchd can open them; removed after."""
     made: list[str] = []
 
     def make(*suffixes: str) -> list[str]:
-        for s in suffixes:
-            name = f"{prefix}{s}"
-            subprocess.run(["ip", "link", "add", name, "type", "dummy"], check=True)
-            subprocess.run(["ip", "link", "set", name, "up"], check=True)
+        names = [f"{prefix}{s}" for s in suffixes]
+        for name in names:
+            subprocess.run(["ip", "-n", ovs.netns, "link", "add", name, "type", "veth", "peer",
+                            "name", f"{name}p"], check=True)  # fmt: skip
             made.append(name)
-        return [f"{prefix}{s}" for s in suffixes]
+            for end in (name, f"{name}p"):
+                subprocess.run(["ip", "-n", ovs.netns, "link", "set", end, "up"], check=True)
+        return names
 
     yield make
     for name in made:
-        subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
+        subprocess.run(["ip", "-n", ovs.netns, "link", "del", name], check=False,
+                       capture_output=True)  # fmt: skip
 
 
 @pytest.fixture

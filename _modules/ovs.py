@@ -6,12 +6,19 @@ The OVSDB target is the minion option ``saltmesh:ovsdb`` (for example
 default, the system socket. ``saltmesh:ovsdb_timeout`` (seconds, default 30) bounds each call.
 
 Within one state run the read (Bridge, Port, Interface and Open_vSwitch, in one ovs-vsctl
-process) is cached in ``__context__`` (which Salt creates afresh for each state run), so 200
-port states cost one read: the states pass ``cache=True``. A write through this module marks
-the bridges/ports/interfaces it touched, and only a later caller looking at one of those names
-reads again (:mod:`saltmesh.ovs.cache`); ``ovs.transact`` and ``ovs.ensure_record`` drop the
-cached copy. Code that changes OVS behind this module's back in the same run should call
+process) is cached in ``__context__``, so 200 port states cost one read: the states pass
+``cache=True``. ``__context__`` is not always fresh for a state run (Salt hands a state run a
+copy of the job's context, which may already hold a read made earlier in the same job), so the
+states that read the cache drop it when a state run starts with them (their ``mod_init``,
+through ``ovs.invalidate``). A write through this module marks the bridges/ports/interfaces it
+touched, and only a later caller looking at one of those names reads again
+(:mod:`saltmesh.ovs.cache`); ``ovs.transact`` and ``ovs.ensure_record`` drop the cached copy.
+Code that changes OVS behind this module's back in the same run should call
 ``ovs.invalidate``. Direct calls (``cache=False``, the default) always read afresh.
+
+Every write holds the host lock, ``<cachedir>/saltmesh/host.lock``
+(:mod:`saltmesh.hostlock`, shared with the containers states and engine), from the
+read it is planned on to the end of its transaction. Test mode takes no lock and creates no file.
 
 CLI Example:
 
@@ -49,15 +56,16 @@ def _db():
 
 
 def _reconciler():
-    """The core for this minion's OVSDB, with the run's snapshot cached in ``__context__``."""
-    return Reconciler(_db(), __context__)
+    """The core for this minion's OVSDB, with the run's snapshot cached in ``__context__`` and
+    the host lock around every write."""
+    return Reconciler(_db(), __context__, cachedir=__opts__["cachedir"])
 
 
 def _call(fn, *args, **kwargs):
-    """Call the core; its errors become CommandExecutionError."""
+    """Call the core; its errors (and an unusable lock file) become CommandExecutionError."""
     try:
         return fn(*args, **kwargs)
-    except SaltmeshError as err:
+    except (SaltmeshError, OSError) as err:
         raise CommandExecutionError(str(err)) from None
 
 
@@ -194,11 +202,12 @@ def record(table, record):
 # snapshot; otherwise OVSDB is read afresh. Each returns ``{"changes": ..., "clauses": ...}``.
 
 
-def ensure_port(name, bridge, type="", test=False, cache=False, **fields):  # pylint: disable=redefined-builtin
+def ensure_port(name, bridge, type=None, test=False, cache=False, **fields):  # pylint: disable=redefined-builtin
     """
     Bring port ``name`` on ``bridge`` to the given fields in one transaction (see the
-    ``ovs_port.present`` state for the fields). Returns the changes and the clauses run, and
-    for a port already in sync the ``errors`` vswitchd reports on its interfaces.
+    ``ovs_port.present`` state for the fields; a field not given is left alone, ``type``
+    included: a new port without it is a system port). Returns the changes and the clauses
+    run, and for a port already in sync the ``errors`` vswitchd reports on its interfaces.
 
     CLI Example:
 
@@ -254,6 +263,25 @@ def remove_bridge(name, test=False, cache=False):
         salt '*' ovs.remove_bridge br0
     """
     return _call(_reconciler().remove_bridge, name, test=test, use_cache=cache)
+
+
+def apply(plan, test=False, cache=False):
+    """
+    Run ``plan``, a function ``snapshot -> (clauses, changes)`` from the saltmesh core (e.g.
+    ``functools.partial(saltmesh.mesh.sync.reconcile, host_plan)``), on the OVSDB snapshot and
+    (unless ``test``) write its clauses as one transaction under the host lock, retried once on
+    a fresh read. ``cache=True`` plans on the run's snapshot when nothing was written since it
+    was read. Returns ``{"changes": ..., "clauses": ...}``. For other loader modules (the
+    ``ovs_mesh`` state); not callable from the command line.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        # from a loader module: __salt__["ovs.apply"](plan, test=__opts__["test"])
+        salt '*' sys.doc ovs.apply
+    """
+    return _call(_reconciler().apply, plan, test=test, use_cache=cache)
 
 
 def ensure_record(table, record, data, test=False):

@@ -65,7 +65,7 @@ def status(host=None):
         salt 'docker*' ovs_mesh.status
     """
     hp = _plan(host)
-    snap = __salt__["ovs.snapshot"]()
+    snap = __salt__["ovs.snapshot"](refresh=True)
     ports = {
         name: {"peer": peer, **views.port_status(snap, name)}
         for name, peer in sorted(sync.owned_ports(snap, hp.mesh).items())

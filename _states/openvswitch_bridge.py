@@ -31,6 +31,14 @@ def __virtual__():
     return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
 
 
+def mod_init(low):  # pylint: disable=unused-argument
+    """
+    Salt calls this once per state run, before the first openvswitch_bridge state: the run starts from a
+    fresh OVSDB read, whatever ``__context__`` already held (see the ``ovs`` module).
+    """
+    return __salt__["ovs.invalidate"]()
+
+
 def present(name, parent=None, vlan=None, datapath_type=None):
     """
     Ensure bridge ``name`` exists (a fake bridge of ``parent`` on VLAN ``vlan`` when given).

@@ -40,6 +40,14 @@ def __virtual__():
     return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
 
 
+def mod_init(low):  # pylint: disable=unused-argument
+    """
+    Salt calls this once per state run, before the first openvswitch_port state: the run starts from a
+    fresh OVSDB read, whatever ``__context__`` already held (see the ``ovs`` module).
+    """
+    return __salt__["ovs.invalidate"]()
+
+
 def present(name, bridge, tunnel_type=None, id=None, remote=None, dst_port=None, internal=False):  # pylint: disable=redefined-builtin
     """
     Ensure port ``name`` exists on ``bridge``.

@@ -42,6 +42,14 @@ def _run(name, fn, **kwargs):
     return wording.ovs_ret(name, "Bridge", out["changes"], test)
 
 
+def mod_init(low):  # pylint: disable=unused-argument
+    """
+    Salt calls this once per state run, before the first ovs_bridge state: the run starts from a
+    fresh OVSDB read, whatever ``__context__`` already held (see the ``ovs`` module).
+    """
+    return __salt__["ovs.invalidate"]()
+
+
 def present(
     name,
     datapath_type=None,

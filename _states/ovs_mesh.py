@@ -14,6 +14,8 @@ mesh's identity in ``external_ids`` but are no longer planned are deleted. Ports
 identity are never touched.
 """
 
+import functools
+
 from salt.exceptions import CommandExecutionError
 
 from saltmesh import inventory
@@ -25,7 +27,7 @@ __virtualname__ = "ovs_mesh"
 
 
 def __virtual__():
-    if "ovs.snapshot" not in __salt__:
+    if "ovs.apply" not in __salt__:
         return False, "ovs_mesh needs the ovs execution module (ovs-vsctl not found?)"
     return __virtualname__
 
@@ -42,22 +44,23 @@ def managed(name, host=None):
 
     ``changes`` has ``added`` and ``removed`` (sorted port names), ``updated`` (per port,
     ``{field: {old, new}}``), ``bridge`` when the bridge is created or corrected and ``mtu``.
+    OVSDB is read afresh and written in one transaction, under the host lock (none in test
+    mode); any failure is ``result: False`` with the reason, nothing half-written.
     """
     try:
         inv = inventory.parse(__pillar__)
         host = host or planner.host_for_minion(inv, __opts__["id"])
         plan = planner.plan_host(inv, host)
-        snap = __salt__["ovs.snapshot"]()
-        clauses, changes = sync.reconcile(plan, snap)
-    except (CommandExecutionError, SaltmeshError) as err:
+    except SaltmeshError as err:
         return failed(name, str(err))
     summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
-    if not clauses:
-        return state_ret(name, comment=f"{summary}, all in sync")
-    if __opts__["test"]:
-        return state_ret(name, changes=changes, comment=f"{summary} would change", test=True)
+    test = bool(__opts__["test"])
     try:
-        __salt__["ovs.transact"](clauses)
-    except (CommandExecutionError, SaltmeshError) as err:
-        return failed(name, f"{summary}: OVSDB transaction failed: {err}")
-    return state_ret(name, changes=changes, comment=f"{summary} updated")
+        out = __salt__["ovs.apply"](functools.partial(sync.reconcile, plan), test=test)
+    except CommandExecutionError as err:
+        return failed(name, f"{summary}: {err}")
+    if not out["clauses"]:
+        return state_ret(name, comment=f"{summary}, all in sync")
+    if test:
+        return state_ret(name, changes=out["changes"], comment=f"{summary} would change", test=True)
+    return state_ret(name, changes=out["changes"], comment=f"{summary} updated")

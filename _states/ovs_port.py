@@ -42,10 +42,18 @@ def __virtual__():
     return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
 
 
+def mod_init(low):  # pylint: disable=unused-argument
+    """
+    Salt calls this once per state run, before the first ovs_port state: the run starts from a
+    fresh OVSDB read, whatever ``__context__`` already held (see the ``ovs`` module).
+    """
+    return __salt__["ovs.invalidate"]()
+
+
 def present(
     name,
     bridge,
-    type="",  # pylint: disable=redefined-builtin
+    type=None,  # pylint: disable=redefined-builtin
     options=None,
     external_ids=None,
     iface_external_ids=None,
@@ -68,8 +76,9 @@ def present(
     bridge
         The bridge; it must exist (order it after its ``ovs_bridge.present``).
     type
-        ``system`` (default, ``""``), ``internal``, ``patch``, ``gre``, ``vxlan``, ``geneve``
-        (or another OVS interface type).
+        ``system`` (``""``), ``internal``, ``patch``, ``gre``, ``vxlan``, ``geneve`` (or another
+        OVS interface type). Not given: a new port is a system port, an existing port keeps
+        its type.
     options
         The whole ``Interface.options`` map: ``remote_ip``, ``local_ip``, ``key``,
         ``dst_port``, ``csum``, ``tos``, ``ttl``, ``df_default``, ``peer`` (patch)...
@@ -114,9 +123,7 @@ def present(
     fields = {k: v for k, v in fields.items() if v is not None}
     test = bool(__opts__["test"])
     try:
-        out = __salt__["ovs.ensure_port"](
-            name, bridge, type=type or "", test=test, cache=True, **fields
-        )
+        out = __salt__["ovs.ensure_port"](name, bridge, type=type, test=test, cache=True, **fields)
     except CommandExecutionError as err:
         return wording.ovs_ret(name, "Port", error=str(err))
     return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))

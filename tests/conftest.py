@@ -6,9 +6,12 @@ instance, and tests isolate themselves with unique names (the ``prefix`` fixture
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
+import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -44,6 +47,21 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"skipped, and SALTMESH_NO_SKIP is set: {reason}"
+
+
+@pytest.fixture(scope="session")
+def salt_factories_config() -> dict:
+    """salt-factories writes its daemon and CLI scripts once per ``root_dir`` and reuses them
+    (``saltfactories.utils.cli_scripts.generate_script`` skips an existing file), and each
+    script pins the site-packages of the interpreter that wrote it. With the default root
+    (``/tmp``) a Salt 3007 session would run the daemons of whichever venv wrote
+    ``/tmp/scripts`` first: a root per interpreter keeps each job on its own Salt."""
+    root = (
+        Path(tempfile.gettempdir())
+        / f"smt-sf-{hashlib.sha256(sys.prefix.encode()).hexdigest()[:8]}"
+    )
+    root.mkdir(exist_ok=True)
+    return {"root_dir": root}
 
 
 @pytest.fixture

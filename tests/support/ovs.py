@@ -8,6 +8,7 @@ needs no kernel module and never touches the system's OVS.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -18,6 +19,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+
+# Columns only ovsdb-server's clients other than a configuration tool write: the ephemeral
+# (status) columns of the schema, and what ovs-vswitchd reports back (ofport, error, cur_cfg,
+# the system's capabilities). Everything else is configuration a state could write.
+RUNTIME_COLUMNS = {
+    "Open_vSwitch": {
+        "statistics", "cur_cfg", "datapath_types", "iface_types", "dpdk_initialized",
+        "dpdk_version", "system_type", "system_version", "ovs_version", "db_version",
+        "datapaths",
+    },
+    "Bridge": {"datapath_id", "status", "rstp_status", "datapath_version"},
+    "Port": {"status", "rstp_status", "rstp_statistics", "statistics", "bond_active_slave"},
+    "Interface": {
+        "mac_in_use", "ifindex", "bfd_status", "cfm_remote_mpids", "cfm_fault",
+        "cfm_fault_status", "cfm_remote_opstate", "cfm_health", "lacp_current", "statistics",
+        "status", "admin_state", "link_state", "link_resets", "link_speed", "duplex", "mtu",
+        "ofport", "error", "cfm_flap_count",
+    },
+}  # fmt: skip
+CONFIG_TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
 
 
 def have_ovs() -> bool:
@@ -64,10 +85,13 @@ class OvsInstance:
             "OVS_SYSCONFDIR": str(self.dir / "etc"),
         }
 
-    def start(self) -> OvsInstance:
+    def start(self, *, fresh: bool = True) -> OvsInstance:
+        """Start ovsdb-server and ovs-vswitchd; ``fresh=False`` keeps the existing database
+        (a restart of the daemons, as after a host reboot or a package upgrade)."""
         d = self.dir
         (d / "etc").mkdir(parents=True, exist_ok=True)
-        run(["ovsdb-tool", "create", str(d / "conf.db"), SCHEMA])
+        if fresh:
+            run(["ovsdb-tool", "create", str(d / "conf.db"), SCHEMA])
         run(
             self._ns([
                 "ovsdb-server", str(d / "conf.db"), f"--remote=punix:{d / 'db.sock'}",
@@ -86,6 +110,20 @@ class OvsInstance:
             env=self._env(),
         )  # fmt: skip
         return self
+
+    def running(self) -> bool:
+        """Both daemons alive (per their pidfiles)."""
+        for name in ("ovs-vswitchd", "ovsdb-server"):
+            try:
+                os.kill(int((self.dir / f"{name}.pid").read_text().strip()), 0)
+            except (OSError, ValueError):
+                return False
+        return True
+
+    def restart(self) -> OvsInstance:
+        """Stop both daemons and start them again on the same database."""
+        self.stop()
+        return self.start(fresh=False)
 
     def stop(self) -> None:
         for name in ("ovs-vswitchd", "ovsdb-server"):
@@ -121,6 +159,62 @@ class OvsInstance:
             argv.append("--columns=" + ",".join(columns))
         out = json.loads(self.vsctl(*argv, "list", table))
         return [dict(zip(out["headings"], row, strict=True)) for row in out["data"]]
+
+    def config_rows(self, *tables: str) -> dict[str, dict[str, dict]]:
+        """Every configuration column of every row: ``{table: {row name: {column: value}}}``.
+
+        Values are OVSDB JSON; references to Bridge/Port/Interface rows are replaced by the
+        names of those rows (sorted), any other uuid by ``"*"``, and the columns in
+        :data:`RUNTIME_COLUMNS` are left out. Two reads are equal when no configuration changed;
+        the same configuration made by two runs compares equal too (no uuids).
+        """
+        tables = tables or CONFIG_TABLES
+        argv = ["--format=json", "--data=json"]
+        for table in CONFIG_TABLES:
+            argv += ["--", "list", table]
+        docs = [json.loads(line) for line in self.vsctl(*argv).splitlines() if line.strip()]
+        raw = {
+            t: [dict(zip(d["headings"], row, strict=True)) for row in d["data"]]
+            for t, d in zip(CONFIG_TABLES, docs, strict=True)
+        }
+        names = {r["_uuid"][1]: r["name"] for t in CONFIG_TABLES[1:] for r in raw[t]}
+
+        def plain(value):
+            if isinstance(value, list) and len(value) == 2 and value[0] == "uuid":
+                return names.get(value[1], "*")
+            if isinstance(value, list) and len(value) == 2 and value[0] == "set":
+                items = [plain(v) for v in value[1]]
+                return ["set", sorted(items, key=json.dumps)]
+            if isinstance(value, list) and len(value) == 2 and value[0] == "map":
+                return ["map", sorted([[plain(k), plain(v)] for k, v in value[1]])]
+            return value
+
+        out: dict[str, dict[str, dict]] = {}
+        for table in tables:
+            skip = RUNTIME_COLUMNS[table] | {"_uuid", "_version"}
+            out[table] = {
+                row.get("name", "."): {c: plain(v) for c, v in row.items() if c not in skip}
+                for row in raw[table]
+            }
+        return out
+
+    def db_digest(self, settle: float = 0.0) -> str:
+        """SHA-256 of the database file: ovsdb-server appends every committed change to it, and
+        nothing else (reads, no-op writes, ephemeral status columns) changes it.
+
+        ``settle``: first wait until the file has not changed for that many seconds (vswitchd
+        writes ofport and error back a moment after a change it realises).
+        """
+        path = self.dir / "conf.db"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        deadline = time.monotonic() + 30
+        while settle and time.monotonic() < deadline:
+            time.sleep(settle)
+            now = hashlib.sha256(path.read_bytes()).hexdigest()
+            if now == digest:
+                break
+            digest = now
+        return digest
 
     def ports(self, bridge: str) -> list[str]:
         return sorted(self.vsctl("list-ports", bridge).split())

@@ -6,13 +6,20 @@ diff modules; :meth:`Reconciler.apply` runs it against the cached snapshot, writ
 :class:`~saltmesh.ovs.ovsdb.Ovsdb` it is given, and retries once on a fresh read if the
 transaction fails (OVS may have changed behind the cache). Errors are
 :class:`~saltmesh.errors.SaltmeshError`.
+
+Every write holds the host lock (:mod:`saltmesh.hostlock`, of the minion whose cache directory is
+``cachedir``) from the read it is planned on to the end of its transaction, so two runs on one host (a
+scheduled highstate and a manual ``state.sls``, the containers engine) never interleave their
+read-compare-write. Test mode takes no lock and creates no file.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, MutableMapping
 from typing import Any
 
+from saltmesh import hostlock
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs.bridge import diff_bridge, remove_bridge
 from saltmesh.ovs.cache import SnapshotCache
@@ -32,11 +39,16 @@ CREATED_BY_STATES = ("Bridge", "Port", "Interface")
 
 
 class Reconciler:
-    """Plans and writes for ``db``, with the snapshot cached in ``store`` (``__context__``)."""
+    """Plans and writes for ``db``, with the snapshot cached in ``store`` (``__context__``).
 
-    def __init__(self, db: Ovsdb, store: MutableMapping[str, Any]):
+    ``cachedir``: the minion's, whose host lock every write holds (``None``: no lock, for tests
+    of the core).
+    """
+
+    def __init__(self, db: Ovsdb, store: MutableMapping[str, Any], cachedir: str | None = None):
         self.db = db
         self.cache = SnapshotCache(store, db)
+        self.cachedir = cachedir
 
     def apply(
         self,
@@ -45,48 +57,68 @@ class Reconciler:
         test: bool = False,
         names: Collection[str] | None = None,
         use_cache: bool = False,
+        reads: bool = True,
     ) -> dict[str, Any]:
         """Run ``plan`` and (unless ``test``) apply its clauses in one transaction.
 
-        ``names``: the bridges/ports/interfaces the plan looks at; ``None`` means the plan
-        reads no snapshot (it gets ``None``) and a write drops the cache. ``use_cache`` reuses
-        the run's snapshot instead of reading afresh. Returns ``{"changes", "clauses"}``.
+        ``reads=False``: the plan reads no snapshot (it gets ``None``) and a write drops the
+        cache. ``names``: the bridges/ports/interfaces the plan looks at (``None``: anything,
+        so a cached snapshot is used only when nothing was written since it was read).
+        ``use_cache`` reuses the run's snapshot instead of reading afresh. Outside test mode
+        the host lock is held from the read to the end of the write. Returns
+        ``{"changes", "clauses"}``.
         """
-        snap = self.cache.get(refresh=not use_cache, names=names) if names is not None else None
+        with self._lock(test):
+            return self._apply(plan, test, names, use_cache, reads)
+
+    def _apply(
+        self, plan: Plan, test: bool, names: Collection[str] | None, use_cache: bool, reads: bool
+    ) -> dict[str, Any]:
+        snap = self.cache.get(refresh=not use_cache, names=names) if reads else None
         clauses, changes = plan(snap)
         if clauses and not test:
             try:
                 self.db.transact(clauses)
             except SaltmeshError:
                 self.cache.drop()
-                snap = self.cache.get(refresh=True) if names is not None else None
+                snap = self.cache.get(refresh=True) if reads else None
                 clauses, changes = plan(snap)
                 self.db.transact(clauses)
-            if names is None:
-                self.cache.drop()
-            else:
+            if reads:
                 self.cache.written(clauses, snap)
+            else:
+                self.cache.drop()
         return {"changes": changes, "clauses": [list(c) for c in clauses]}
 
     def transact(self, clauses: Any) -> None:
-        """Run user-given clauses as one transaction; the cache is dropped (unknown effect)."""
+        """Run user-given clauses as one transaction under the host lock; the cache is dropped
+        (unknown effect)."""
         clauses = normalise(clauses)
         if not clauses:
             return
         self.cache.drop()
-        self.db.transact(clauses)
+        with self._lock(False):
+            self.db.transact(clauses)
+
+    def _lock(self, test: bool):
+        """The host lock for a write; a prediction takes none (it reads one OVSDB snapshot,
+        which a transaction changes all at once, so it cannot see half a change)."""
+        if self.cachedir is None or test:
+            return contextlib.nullcontext()
+        return hostlock.held(self.cachedir)
 
     def ensure_port(
         self,
         name: str,
         bridge: str,
-        type: str | None = "",
+        type: str | None = None,
         *,
         test: bool = False,
         use_cache: bool = False,
         **fields: Any,
     ) -> dict[str, Any]:
-        """Bring port ``name`` to ``fields`` (see :class:`PortSpec`).
+        """Bring port ``name`` to ``fields`` (see :class:`PortSpec`); ``type=None`` leaves the
+        type of an existing port alone (a new port is a system port).
 
         A port already in sync also gets ``errors``: what vswitchd reports on its interfaces.
         """
@@ -156,4 +188,4 @@ class Reconciler:
                 have = blank_record(data)
             return diff_record(table, record, data, have)
 
-        return self.apply(plan, test=test)
+        return self.apply(plan, test=test, reads=False)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import pytest
 
@@ -215,9 +217,31 @@ def test_port_on_other_bridge_is_moved(states, prefix, ovs):
     assert snap.ports[port].protected and snap.interfaces[port].uuid == uuid  # rows kept
 
 
-def test_bond_with_lacp(states, prefix, ovs):
-    a, b, c = f"{prefix}m1", f"{prefix}m2", f"{prefix}m3"
+def _members(bond_show: str) -> dict[str, str]:
+    """``member <name>: <enabled|disabled>`` lines of ``ovs-appctl bond/show``."""
+    return dict(re.findall(r"^member (\S+): (\w+)$", bond_show, re.M))
+
+
+def _wait_for(fn, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.5)
+
+
+def test_bond_with_lacp(states, prefix, ovs, veth_pairs):
+    """A bond of real links (veth pairs in vswitchd's namespace) whose other ends form an LACP
+    bond on a second bridge: vswitchd negotiates LACP with it, over the members the state sets."""
+    a, b, c = veth_pairs("m1", "m2", "m3")
     br, bond = f"{prefix}b", f"{prefix}bd"
+    partner_br, partner = f"{prefix}q", f"{prefix}bq"
+    ovs.vsctl(
+        "add-br", partner_br, "--", "set", "Bridge", partner_br, "datapath_type=netdev",
+        "--", "add-bond", partner_br, partner, f"{a}p", f"{b}p", f"{c}p", "bond_mode=balance-tcp",
+        "lacp=active", "other_config:lacp-time=fast",
+    )  # fmt: skip
 
     def high(members):
         return (
@@ -229,9 +253,24 @@ def test_bond_with_lacp(states, prefix, ovs):
     - interfaces: {members}
     - bond_mode: balance-tcp
     - lacp: active
+    - other_config: {{lacp-time: fast}}
     - mtu_request: 1500
 """
         )
+
+    def negotiated(want: dict[str, str], partner_want: dict[str, str]):
+        def check():
+            ours, theirs = ovs.appctl("bond/show", bond), ovs.appctl("bond/show", partner)
+            ok = (
+                "lacp_status: negotiated" in ours
+                and _members(ours) == want
+                and _members(theirs) == partner_want
+            )
+            return ok and (ours, theirs, ovs.appctl("lacp/show", bond))
+
+        got = _wait_for(check)
+        assert got, (ovs.appctl("bond/show", bond), ovs.appctl("bond/show", partner))
+        return got
 
     _, ret = states.cycle(high([b, a]))
     assert ret["changes"]["interfaces"] == {"old": None, "new": sorted([a, b])}
@@ -242,11 +281,23 @@ def test_bond_with_lacp(states, prefix, ovs):
         "balance-tcp",
         "active",
     )
+    ours, _, lacp = negotiated(
+        {a: "enabled", b: "enabled"},
+        {f"{a}p": "enabled", f"{b}p": "enabled", f"{c}p": "disabled"},
+    )
+    assert "bond_mode: balance-tcp" in ours
+    assert "status: active negotiated" in lacp and "lacp_time: fast" in lacp, lacp
+    assert lacp.count("current attached") == 2, lacp
+
     _, ret = states.cycle(high([a, c]))
     assert ret["changes"] == {"interfaces": {"old": sorted([a, b]), "new": sorted([a, c])}}
     snap = states.db.snapshot()
     assert snap.ports[bond].interfaces == tuple(sorted([a, c]))
     assert snap.interfaces[c].mtu_request == 1500 and b not in snap.interfaces
+    negotiated(
+        {a: "enabled", c: "enabled"},
+        {f"{a}p": "enabled", f"{b}p": "disabled", f"{c}p": "enabled"},
+    )
 
 
 @pytest.mark.smoke

@@ -1,7 +1,12 @@
 """Reconcile: plan on the run's snapshot, one transaction, one retry on a fresh read."""
 
+import fcntl
+import os
+import threading
+
 import pytest
 
+from saltmesh import fileio, hostlock
 from saltmesh.errors import CommandError
 from saltmesh.ovs.cache import KEY
 from saltmesh.ovs.errors import SpecError
@@ -153,3 +158,96 @@ def test_transact_user_clauses():
     assert KEY not in store
     with pytest.raises(SpecError, match="list of argument lists"):
         rec.transact("add-br br7")
+
+
+# --- the host lock: every write holds it from its read to its transaction; test mode never ---
+
+
+class RecordingDb(FakeDb):
+    """A FakeDb noting whether the host lock was held (by someone) at each read and write."""
+
+    def __init__(self, lock, *snaps, **kwargs):
+        super().__init__(*snaps, **kwargs)
+        self.lock = lock
+        self.held: list[tuple[str, bool]] = []
+
+    def _held(self) -> bool:
+        if not os.path.exists(self.lock):
+            return False
+        fd = os.open(self.lock, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def snapshot(self):
+        self.held.append(("read", self._held()))
+        return super().snapshot()
+
+    def transact(self, clauses):
+        self.held.append(("write", self._held()))
+        return super().transact(clauses)
+
+
+@pytest.mark.reliability
+def test_writes_hold_the_host_lock_from_read_to_write(tmp_path):
+    lock = hostlock.path(str(tmp_path))
+    db = RecordingDb(lock, make_snap(), make_snap(tunnel()), fail=1)
+    rec = Reconciler(db, {}, cachedir=str(tmp_path))
+    rec.ensure_port("gre-0a000002", "br0", "gre", **GRE_FIELDS)  # fails once, re-read, retried
+    rec.transact([["add-br", "br7"]])
+    # read, failed write, re-read, retried write (in sync now: no clauses), the user clauses
+    assert db.held == [("read", True), ("write", True), ("read", True), ("write", True)] + [
+        ("write", True)
+    ]
+    assert os.stat(lock).st_mode & 0o777 == 0o600
+
+
+@pytest.mark.reliability
+def test_test_mode_takes_no_lock_and_creates_no_file(tmp_path):
+    lock = hostlock.path(str(tmp_path))
+    db = RecordingDb(lock)
+    rec = Reconciler(db, {}, cachedir=str(tmp_path))
+    out = rec.ensure_port("gre-0a000002", "br0", "gre", test=True, **GRE_FIELDS)
+    rec.ensure_bridge("br9", test=True, datapath_type="netdev")
+    rec.remove_bridge("br0", test=True)
+    assert out["changes"] and db.written == []
+    assert db.held == [("read", False)] * 3
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.reliability
+def test_a_write_waits_for_another_holder_of_the_host_lock(tmp_path):
+    lock = hostlock.path(str(tmp_path))
+    rec = Reconciler(FakeDb(), {}, cachedir=str(tmp_path))
+    done = threading.Event()
+
+    def write():
+        rec.ensure_port("gre-0a000002", "br0", "gre", **GRE_FIELDS)
+        done.set()
+
+    with fileio.locked(lock):
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not done.wait(0.5)  # blocked: nothing read, nothing written
+        assert rec.db.reads == 0 and rec.db.written == []
+    assert done.wait(5)
+    writer.join(5)
+    assert rec.db.written == [ADD_GRE]
+
+
+@pytest.mark.reliability
+def test_a_port_without_type_keeps_its_type():
+    internal = (
+        Port(name="p1", uuid="u", bridge="br0", interfaces=("p1",)),
+        [Interface(name="p1", uuid="i", port="p1", type="internal")],
+    )
+    rec, _ = reconciler(make_snap(internal))
+    assert rec.ensure_port("p1", "br0", tag=5)["changes"] == {"tag": {"old": None, "new": 5}}
+    assert rec.db.written == [[("set", "Port", "p1", "tag=5")]]
+    new = rec.ensure_port("p2", "br0", test=True)  # a new port without type: a system port
+    assert new["changes"]["type"] == {"old": None, "new": "system"}
+    assert new["clauses"] == [["add-port", "br0", "p2"]]

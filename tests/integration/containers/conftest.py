@@ -13,6 +13,7 @@ import datetime
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,15 +115,29 @@ class Seeds:
     containers: list[tuple[str | None, str, str]]  # (engine url, name, id)
     ports: list[tuple[OvsInstance, str, dict]]  # (OVS, port, external_ids)
 
-    def add_container(self, name: str, labels: dict[str, str], host: str | None = None) -> None:
-        args = ["run", "-d", "--name", name, "--network", "none"]
+    def add_container(
+        self, name: str, labels: dict[str, str], host: str | None = None, restart: str = "no"
+    ) -> None:
+        args = ["run", "-d", "--name", name, "--network", "none", "--restart", restart]
         for key, value in labels.items():
             args += ["--label", f"{key}={value}"]
         cid = d.docker(*args, IMAGE_OF[host], *d.SLEEPER, host=host).strip()
         self.containers.append((host, name, cid))
 
-    def missing(self) -> list[str]:
-        """What is gone or changed (empty: every seed survived)."""
+    def missing(self, patience: float = 30) -> list[str]:
+        """What is gone or changed (empty: every seed survived).
+
+        A seed on the private dockerd comes back by its restart policy after a dockerd restart
+        (a fault test, not a state): it gets ``patience`` seconds to be running again.
+        """
+        deadline = time.time() + patience
+        while True:
+            lost = self._missing()
+            if not lost or time.time() > deadline:
+                return lost
+            time.sleep(1)
+
+    def _missing(self) -> list[str]:
         lost = []
         for host, name, cid in self.containers:
             info = d.inspect(name, host)
@@ -204,7 +219,7 @@ def private_dockerd(tmp_path_factory, docker_ok, rootfs, busybox, seeds):
         dockerd.start()
         d.import_image(rootfs, busybox, host=dockerd.url)
         IMAGE_OF[dockerd.url] = busybox
-        seeds.add_container(f"smtfor{uuid.uuid4().hex[:6]}pd", {}, host=dockerd.url)
+        seeds.add_container(f"smtfor{uuid.uuid4().hex[:6]}pd", {}, dockerd.url, "always")
         yield dockerd
     finally:
         if dockerd.proc is not None and dockerd.proc.poll() is None:

@@ -379,6 +379,15 @@ def test_pruning_follows_the_pillar_and_spares_foreign_containers(
     declare(keep, gone)
     assert set(apply()["changes"]) == {keep, gone}
 
+    # a bad setting fails before anything is touched, naming its path
+    declare(keep, prune="sometimes")
+    ret = apply()
+    assert ret["result"] is False and ret["changes"] == {}
+    assert (
+        "saltmesh:containers:prune: must be true, false or stop, got 'sometimes'" in ret["comment"]
+    )
+    assert d.inspect(gone)["State"]["Running"]
+
     # prune: false leaves it running, and says so; nothing in changes
     declare(keep, prune=False)
     for test in (True, False, False):

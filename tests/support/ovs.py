@@ -15,7 +15,8 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -227,3 +228,44 @@ class OvsInstance:
             for br in bridges:
                 args += ["--", "--if-exists", "del-br", br]
             self.vsctl(*args)
+
+
+@dataclass
+class Foreign:
+    """Rows saltmesh does not own (no saltmesh identity), seeded before a suite."""
+
+    names: set[str]
+    seeded: dict
+    read: Callable[[], dict]
+
+    def assert_untouched(self, when: str) -> None:
+        now = self.read()
+        assert now == self.seeded, f"foreign rows changed {when}: {self.seeded} -> {now}"
+
+
+def seed_foreign(inst: OvsInstance, prefix: str, extra: tuple[str, ...] = ()) -> Foreign:
+    """A foreign bridge with an internal port, a VXLAN tunnel and a port that merely looks
+    like a mesh port (``vxlan-<hex>`` name, no identity): every column set, none ours.
+    ``extra``: more clauses (e.g. a foreign port on another bridge), names taken from them."""
+    br, internal, tunnel, lookalike = f"{prefix}br", f"{prefix}in", f"{prefix}vx", "vxlan-c0000263"
+    inst.vsctl(
+        "add-br", br, "--", "set", "Bridge", br, "datapath_type=netdev", "fail_mode=secure",
+        "protocols=OpenFlow13", "external_ids:owner=ops", "other_config:mac-table-size=1024",
+        "--", "add-port", br, internal, "tag=42", "other_config:priority-tags=true",
+        "external_ids:owner=ops",
+        "--", "set", "Interface", internal, "type=internal", "mtu_request=1400",
+        "external_ids:owner=ops",
+        "--", "add-port", br, tunnel, "protected=true",
+        "--", "set", "Interface", tunnel, "type=vxlan", "options:remote_ip=192.0.2.9",
+        "options:key=77", "bfd:enable=false",
+        "--", "add-port", br, lookalike,
+        "--", "set", "Interface", lookalike, "type=vxlan", "options:remote_ip=192.0.2.99",
+        *extra,
+    )  # fmt: skip
+    names = {br, internal, tunnel, lookalike} | {a for a in extra if a.startswith(prefix)}
+
+    def read() -> dict:
+        rows = inst.config_rows("Bridge", "Port", "Interface")
+        return {t: {n: r for n, r in rows[t].items() if n in names} for t in rows}
+
+    return Foreign(names, read(), read)

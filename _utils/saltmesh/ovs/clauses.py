@@ -86,6 +86,8 @@ def touched_names(clauses: Iterable[Sequence[str]], snap: Snapshot) -> set[str] 
                 port_and_members(args[2])
             else:
                 names.add(args[2])
+            if args[1] == "Interface" and args[2] in snap.interfaces:
+                names.add(snap.interfaces[args[2]].port or args[2])  # a bond reads its members
         elif verb == "create" and args[1] == "Interface":
             names.update(json.loads(a.split("=", 1)[1]) for a in args[2:] if a.startswith("name="))
         else:

@@ -47,7 +47,7 @@ def diff_port(
     not exist yet, as an earlier state of the same run would create it.
 
     Raises :class:`SpecError` for an invalid spec, a missing bridge, a name that is a bridge's
-    own local port, or a fake-bridge port.
+    own local port, a fake-bridge port, or a move that would also change the type.
     """
     spec.check()
     if assume_bridge and spec.bridge not in snap.bridges and spec.bridge not in snap.ports:
@@ -61,6 +61,7 @@ def diff_port(
     clauses: list[Clause] = []
     changes: Changes = {}
     if port.bridge != spec.bridge:
+        _check_move(spec, port, snap)
         if port.bridge is not None:
             clauses.append(("remove", "Bridge", port.bridge, "ports", port.uuid))
         clauses.append(("add", "Bridge", spec.bridge, "ports", port.uuid))
@@ -100,6 +101,23 @@ def _check_against(spec: PortSpec, snap: Snapshot) -> None:
         if owner is not None and owner.port not in (None, spec.name):
             raise SpecError(
                 f"port {spec.name}: interface {member} already belongs to port {owner.port}"
+            )
+
+
+def _check_move(spec: PortSpec, port: Port, snap: Snapshot) -> None:
+    """A move to another bridge must not change the interface type in the same transaction:
+    ovs-vswitchd 3.1 aborts on it (``assertion cfg failed in tnl_port_add__()`` for a tunnel
+    made internal), so the state refuses before anything is written."""
+    if port.bridge is None or spec.type is None:
+        return
+    for member in members_of(spec, port):
+        iface = snap.interfaces.get(member)
+        if iface is not None and iface.type != spec.type:
+            raise SpecError(
+                f"port {spec.name}: moving it from bridge {port.bridge} to {spec.bridge} and "
+                f"changing its type ({iface.type or 'system'} -> {spec.type or 'system'}) in one "
+                "transaction crashes ovs-vswitchd; change the type on "
+                f"{port.bridge} first, then move it"
             )
 
 
@@ -205,6 +223,14 @@ def _diff_port_row(spec: PortSpec, port: Port) -> tuple[list[Clause], Changes]:
     return clauses, changes
 
 
+def members_of(spec: PortSpec, port: Port | None) -> tuple[str, ...]:
+    """The interfaces the spec's interface fields apply to: the members it names, else those
+    the existing port has (``interfaces`` not given: a bond stays a bond), else ``name``."""
+    if spec.interfaces is None and port is not None and port.interfaces:
+        return port.interfaces
+    return spec.members
+
+
 def _diff_interfaces(spec: PortSpec, port: Port, snap: Snapshot) -> tuple[list[Clause], Changes]:
     """Interface columns of each existing member (new bond members got them at creation).
 
@@ -212,10 +238,11 @@ def _diff_interfaces(spec: PortSpec, port: Port, snap: Snapshot) -> tuple[list[C
     """
     clauses: list[Clause] = []
     changes: Changes = {}
-    for member in (m for m in spec.members if m in port.interfaces):
+    members = members_of(spec, port)
+    for member in (m for m in members if m in port.interfaces):
         cl, mch = _diff_interface(spec, snap.interfaces[member])
         clauses += cl
-        if spec.interfaces:
+        if len(members) > 1:
             for k, v in mch.items():
                 changes.setdefault(k, {"old": {}, "new": {}})
                 changes[k]["old"][member] = v["old"]

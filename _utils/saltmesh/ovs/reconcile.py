@@ -26,7 +26,7 @@ from saltmesh.ovs.cache import SnapshotCache
 from saltmesh.ovs.clauses import Changes, Clause, normalise
 from saltmesh.ovs.errors import SpecError
 from saltmesh.ovs.ovsdb import Ovsdb
-from saltmesh.ovs.port import diff_port, remove_port
+from saltmesh.ovs.port import diff_port, members_of, remove_port
 from saltmesh.ovs.record import blank_record, diff_record
 from saltmesh.ovs.schema import Snapshot
 from saltmesh.ovs.spec import BRIDGE_ARGS, PortSpec
@@ -132,7 +132,7 @@ class Reconciler:
         out = self.apply(plan, test=test, names={name, bridge, *spec.members}, use_cache=use_cache)
         snap = seen.get("snap")
         if not out["changes"] and snap is not None:
-            out["errors"] = interface_errors(snap, spec.members)
+            out["errors"] = interface_errors(snap, members_of(spec, snap.ports.get(name)))
         return out
 
     def remove_port(

@@ -13,7 +13,7 @@ import yaml
 
 from tests.support.lab import Lab
 from tests.support.net import dpctl_rx_packets
-from tests.support.ovs import have_ovs
+from tests.support.ovs import have_ovs, seed_foreign
 
 HOSTS = 4
 
@@ -99,14 +99,32 @@ def mesh_lab(salt_master, salt_cli, salt_run_cli, pillar_tree, tmp_path_factory)
         (pillar_tree / "saltmesh_test.sls").write_text("{}\n")
 
 
+@pytest.fixture(scope="session")
+def foreign_mesh(mesh_lab):
+    """Foreign rows on every host, seeded before the first mesh test: a bridge with an internal
+    port, a tunnel and a ``vxlan-<hex>`` look-alike, and an internal port on the underlay bridge
+    ``br-phy``. They must come out of every state and every prune of the suite byte-identical
+    (checked after each test and at the end)."""
+    prefix = "smt" + uuid.uuid4().hex[:4] + "f"
+    extra = ("--", "add-port", "br-phy", f"{prefix}up", "external_ids:owner=ops",
+             "--", "set", "Interface", f"{prefix}up", "type=internal")  # fmt: skip
+    foreign = {h.name: seed_foreign(h.ovs, prefix, extra) for h in mesh_lab.hosts}
+    yield foreign
+    for host, rows in foreign.items():
+        rows.assert_untouched(f"on {host} by the mesh suite")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_bridges(request):
     if "mesh_lab" not in request.fixturenames:
         yield
         return
     lab = request.getfixturevalue("mesh_lab")
+    foreign = request.getfixturevalue("foreign_mesh")
     lab.reset()
     yield
+    for host, rows in foreign.items():
+        rows.assert_untouched(f"on {host} by {request.node.name}")
     with contextlib.suppress(subprocess.CalledProcessError):
         lab.reset()
 

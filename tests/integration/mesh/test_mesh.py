@@ -24,9 +24,10 @@ def tunnel_ports(h) -> dict[str, dict]:
     ports = {
         p["name"]: p for p in h.ovs.table("Port", "_uuid", "name", "protected", "external_ids")
     }
+    on_bridge = set(h.ovs.ports(BRIDGE)) if BRIDGE in h.ovs.vsctl("list-br").split() else set()
     out = {}
     for row in h.ovs.table("Interface", "name", "type", "options"):
-        if row["type"] in ("gre", "vxlan", "geneve"):
+        if row["type"] in ("gre", "vxlan", "geneve") and row["name"] in on_bridge:
             port = ports[row["name"]]
             out[row["name"]] = {
                 "uuid": port["_uuid"][1],

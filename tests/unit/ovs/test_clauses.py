@@ -22,6 +22,11 @@ def test_touched_names():
     assert touched_names(remove_port("bond0", snap)[0], snap) == {"bond0", "eth1", "eth2"}
     assert touched_names(remove_bridge("br1", snap)[0], snap) == {"br1", "bond0", "eth1", "eth2"}
     assert touched_names(diff_bridge("br7", snap, datapath_type="netdev")[0], snap) == {"br7"}
+    # a member's row changed: the bond that reads it is dirty too
+    assert touched_names([("set", "Interface", "eth1", "mtu_request=1500")], snap) == {
+        "eth1",
+        "bond0",
+    }
     assert touched_names([("set", "Open_vSwitch", ".", "other_config:a=1")], snap) is None
 
 

@@ -153,6 +153,33 @@ def test_bond_member_interface_fields_apply_to_each_member():
     assert changes == {"mtu_request": {"old": {"eth2": None}, "new": {"eth2": 9000}}}
 
 
+def test_a_bond_without_interfaces_given_keeps_its_members_and_gets_the_fields():
+    spec = PortSpec(name="bond0", bridge="br0", type="internal", mtu_request=9000)
+    bond = Port(name="bond0", uuid="u-b", bridge="br0", interfaces=("eth1", "eth2"),
+                interface_uuids={"eth1": "u1", "eth2": "u2"})  # fmt: skip
+    ifaces = [Interface(name="eth1", uuid="u1", port="bond0", type="internal", mtu_request=9000),
+              Interface(name="eth2", uuid="u2", port="bond0")]  # fmt: skip
+    clauses, changes = diff_port(spec, make_snap((bond, ifaces)))
+    assert clauses == [("set", "Interface", "eth2", 'type="internal"'),
+                       ("set", "Interface", "eth2", "mtu_request=9000")]  # fmt: skip
+    assert changes == {
+        "type": {"old": {"eth2": "system"}, "new": {"eth2": "internal"}},
+        "mtu_request": {"old": {"eth2": None}, "new": {"eth2": 9000}},
+    }
+
+
+def test_a_move_never_changes_the_type_in_the_same_transaction():
+    snap = make_snap(tunnel(bridge="br0", type="gre"))
+    spec = PortSpec(name="gre-0a000002", bridge="br1", type="internal")
+    with pytest.raises(SpecError, match=r"from bridge br0 to br1 and changing its type "
+                       r"\(gre -> internal\) in one transaction crashes ovs-vswitchd"):  # fmt: skip
+        diff_port(spec, snap)
+    moved = PortSpec(name="gre-0a000002", bridge="br1", type="gre")  # same type: moved
+    assert diff_port(moved, snap)[1] == {"bridge": {"old": "br0", "new": "br1"}}
+    untyped = PortSpec(name="gre-0a000002", bridge="br1", type=None)  # type left alone
+    assert diff_port(untyped, snap)[1] == {"bridge": {"old": "br0", "new": "br1"}}
+
+
 def test_options_merge_mode_leaves_foreign_keys():
     spec = PortSpec(name="gre-0a000002", bridge="br0", type="gre", options={"remote_ip": "10.0.0.2"},
                     options_exact=False)  # fmt: skip

@@ -37,7 +37,11 @@ def test_bridge_present_update_absent(states, prefix, ovs):
         },
         "external_ids": {"old": None, "new": {"note": 'a b,c="d"', "saltmesh-mesh": "m1"}},
     }
-    (row,) = ovs.table("Bridge", "name", "datapath_type", "fail_mode", "external_ids")
+    (row,) = [
+        r
+        for r in ovs.table("Bridge", "name", "datapath_type", "fail_mode", "external_ids")
+        if r["name"] == br  # the session OVS also holds the seeded foreign bridge
+    ]
     assert row["datapath_type"] == "netdev" and row["fail_mode"] == "secure"
     assert ["note", 'a b,c="d"'] in row["external_ids"][1]
 

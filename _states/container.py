@@ -26,14 +26,10 @@ temporary container is ever created, and ``test=True`` only reads.
       container.placed
 """
 
-import logging
-
 from salt.exceptions import CommandExecutionError
 
 from saltmesh import stateret
 from saltmesh.containers import spec
-
-log = logging.getLogger(__name__)
 
 __virtualname__ = "container"
 
@@ -47,15 +43,11 @@ def __virtual__():
 def _state(name, call, *args, **kwargs):
     """Call the execution module; its outcome (or error) as a state return."""
     test = bool(__opts__["test"])
-    try:
-        out = __salt__[call](*args, test=test, **kwargs)
-    except CommandExecutionError as err:
-        return stateret.failed(name, str(err))
-    except Exception as err:  # the boundary: a clean answer, never a traceback
-        log.debug("container: %s failed", call, exc_info=True)
-        return stateret.failed(name, " ".join(f"{type(err).__name__}: {err}".split()))
-    return stateret.state_ret(
-        name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
+    return stateret.from_call(
+        name,
+        lambda: __salt__[call](*args, test=test, **kwargs),
+        test=test,
+        expected=(CommandExecutionError,),
     )
 
 

@@ -9,13 +9,9 @@ pillar, ``command[...]`` lines from ``saltmesh:nagios:nrpe:commands``), reloaded
         - name: /etc/nagios/nrpe.d/saltmesh.cfg
 """
 
-import logging
-
 from salt.exceptions import CommandExecutionError
 
 from saltmesh import stateret
-
-log = logging.getLogger(__name__)
 
 __virtualname__ = "nagios_nrpe"
 
@@ -44,13 +40,9 @@ def managed(name):
             - name: /etc/nagios/nrpe.d/saltmesh.cfg
     """
     test = __opts__["test"]
-    try:
-        out = __salt__["saltmesh_nagios.nrpe_apply"](test=test)
-    except CommandExecutionError as err:
-        return stateret.failed(name, str(err))
-    except Exception as err:  # the loader boundary: no traceback in the state output
-        log.debug("nagios_nrpe.managed %s", name, exc_info=True)
-        return stateret.failed(name, f"unexpected {type(err).__name__}: {err}")
-    return stateret.state_ret(
-        name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
+    return stateret.from_call(
+        name,
+        lambda: __salt__["saltmesh_nagios.nrpe_apply"](test=test),
+        test=test,
+        expected=(CommandExecutionError,),
     )

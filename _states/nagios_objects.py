@@ -15,13 +15,9 @@ followed by one reload; a run with nothing to change touches nothing and reloads
         - name: /etc/nagios4/conf.d/saltmesh
 """
 
-import logging
-
 from salt.exceptions import CommandExecutionError
 
 from saltmesh import stateret
-
-log = logging.getLogger(__name__)
 
 __virtualname__ = "nagios_objects"
 
@@ -57,8 +53,9 @@ def managed(name, main_config=None, binary=None, reload=None, service=None, pid_
             - name: /etc/nagios4/conf.d/saltmesh
             - reload: systemd
     """
-    try:
-        out = __salt__["saltmesh_nagios.apply"](
+    return stateret.from_call(
+        name,
+        lambda: __salt__["saltmesh_nagios.apply"](
             test=__opts__["test"],
             conf_dir=name,
             main_config=main_config,
@@ -66,16 +63,7 @@ def managed(name, main_config=None, binary=None, reload=None, service=None, pid_
             reload=reload,
             service=service,
             pid_file=pid_file,
-        )
-    except CommandExecutionError as err:
-        return stateret.failed(name, str(err))
-    except Exception as err:  # the loader boundary: no traceback in the state output
-        log.debug("nagios_objects.managed %s", name, exc_info=True)
-        return stateret.failed(name, f"unexpected {type(err).__name__}: {err}")
-    return stateret.state_ret(
-        name,
-        result=out["result"],
-        changes=out["changes"],
-        comment=out["comment"],
+        ),
         test=__opts__["test"],
+        expected=(CommandExecutionError,),
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def state_ret(
@@ -27,3 +30,28 @@ def state_ret(
 def failed(name: str, comment: str, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A failed state return; ``changes`` holds whatever was done before the failure."""
     return state_ret(name, result=False, changes=changes, comment=comment)
+
+
+def from_call(
+    name: str,
+    call: Callable[[], Mapping[str, Any]],
+    *,
+    test: bool,
+    expected: tuple[type[BaseException], ...] = (),
+) -> dict[str, Any]:
+    """A state return from an execution function's outcome ``{result, changes, comment}``.
+
+    The loader boundary of a state: an ``expected`` error (the module's
+    ``CommandExecutionError``) fails with its message; anything else fails with one line
+    (``unexpected <type>: <message>``) and its traceback goes to the debug log only.
+    """
+    try:
+        out = call()
+    except expected as err:
+        return failed(name, str(err))
+    except Exception as err:
+        log.debug("state %s: unexpected error", name, exc_info=True)
+        return failed(name, " ".join(f"unexpected {type(err).__name__}: {err}".split()))
+    return state_ret(
+        name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
+    )

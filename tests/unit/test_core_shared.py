@@ -142,3 +142,30 @@ def test_state_returns_are_built_in_one_place():
         and any('"result":' in line.split("#", 1)[0] for line in p.read_text().splitlines())
     ]
     assert offenders == []
+
+
+def test_from_call_maps_outcomes_and_errors(caplog):
+    from saltmesh.stateret import from_call
+
+    class Expected(Exception):
+        pass
+
+    out = {"result": True, "changes": {"a": {"old": 1, "new": 2}}, "comment": "done"}
+    assert from_call("x", lambda: out, test=True)["result"] is None
+    assert from_call("x", lambda: out, test=False) == {"name": "x", **out}
+
+    def boom(err):
+        def call():
+            raise err
+
+        return call
+
+    assert from_call("x", boom(Expected("pillar: bad")), test=False, expected=(Expected,)) == {
+        "name": "x",
+        "result": False,
+        "changes": {},
+        "comment": "pillar: bad",
+    }
+    ret = from_call("x", boom(KeyError("status\nfile")), test=False, expected=(Expected,))
+    assert ret["comment"] == "unexpected KeyError: 'status\\nfile'" and ret["result"] is False
+    assert not [r for r in caplog.records if r.levelno >= 20 and r.exc_info]

@@ -28,6 +28,7 @@ cause a change on every run; a port is created in one transaction without ERROR 
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import stateret
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs import compat3007, wording
 
@@ -78,15 +79,15 @@ def present(name, bridge, tunnel_type=None, id=None, remote=None, dst_port=None,
             - dst_port: 4789
     """
     test = bool(__opts__["test"])
-    try:
+
+    def call():
         fields = compat3007.port_fields(name, tunnel_type, id, remote, dst_port, internal)
-    except SaltmeshError as err:
-        return wording.ovs_ret(name, "Port", error=str(err))
-    try:
         out = __salt__["ovs.ensure_port"](name, bridge, test=test, cache=True, **fields)
-    except CommandExecutionError as err:
-        return wording.ovs_ret(name, "Port", error=str(err))
-    return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
+        return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
+
+    return stateret.from_call(
+        name, call, test=test, expected=(CommandExecutionError, SaltmeshError)
+    )
 
 
 def absent(name, bridge=None):

@@ -22,6 +22,7 @@ removed and ``{}`` empties it. An argument left out (``None``) is never touched.
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import stateret
 from saltmesh.ovs import wording
 
 __virtualname__ = "ovs_bridge"
@@ -35,11 +36,12 @@ def __virtual__():
 
 def _run(name, fn, **kwargs):
     test = bool(__opts__["test"])
-    try:
+
+    def call():
         out = __salt__[fn](name, test=test, cache=True, **kwargs)
-    except CommandExecutionError as err:
-        return wording.ovs_ret(name, "Bridge", error=str(err))
-    return wording.ovs_ret(name, "Bridge", out["changes"], test)
+        return wording.ovs_ret(name, "Bridge", out["changes"], test)
+
+    return stateret.from_call(name, call, test=test, expected=(CommandExecutionError,))
 
 
 def mod_init(low):  # pylint: disable=unused-argument

@@ -19,6 +19,7 @@ scalars are set as given.
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import stateret
 from saltmesh.ovs import wording
 
 __virtualname__ = "ovs_db"
@@ -54,8 +55,9 @@ def managed(name, table, data, record=None):
     """
     record = name if record is None else str(record)
     test = bool(__opts__["test"])
-    try:
+
+    def call():
         out = __salt__["ovs.ensure_record"](table, record, data, test=test)
-    except CommandExecutionError as err:
-        return wording.ovs_ret(name, "Record", error=str(err))
-    return wording.ovs_ret(name, "Record", out["changes"], test, label=f"{table} {record}")
+        return wording.ovs_ret(name, "Record", out["changes"], test, label=f"{table} {record}")
+
+    return stateret.from_call(name, call, test=test, expected=(CommandExecutionError,))

@@ -18,10 +18,9 @@ import functools
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import inventory
+from saltmesh import inventory, stateret
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import planner, sync
-from saltmesh.stateret import failed, state_ret
 
 __virtualname__ = "ovs_mesh"
 
@@ -47,20 +46,23 @@ def managed(name, host=None):
     OVSDB is read afresh and written in one transaction, under the host lock (none in test
     mode); any failure is ``result: False`` with the reason, nothing half-written.
     """
-    try:
-        inv = inventory.parse(__pillar__)
-        host = host or planner.host_for_minion(inv, __opts__["id"])
-        plan = planner.plan_host(inv, host)
-    except SaltmeshError as err:
-        return failed(name, str(err))
-    summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
     test = bool(__opts__["test"])
+    return stateret.from_call(
+        name, lambda: _managed(host, test), test=test, expected=(SaltmeshError,)
+    )
+
+
+def _managed(host, test):
+    inv = inventory.parse(__pillar__)
+    host = host or planner.host_for_minion(inv, __opts__["id"])
+    plan = planner.plan_host(inv, host)
+    summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
     try:
         out = __salt__["ovs.apply"](functools.partial(sync.reconcile, plan), test=test)
     except CommandExecutionError as err:
-        return failed(name, f"{summary}: {err}")
+        return {"result": False, "changes": {}, "comment": f"{summary}: {err}"}
     if not out["clauses"]:
-        return state_ret(name, comment=f"{summary}, all in sync")
-    if test:
-        return state_ret(name, changes=out["changes"], comment=f"{summary} would change", test=True)
-    return state_ret(name, changes=out["changes"], comment=f"{summary} updated")
+        comment = f"{summary}, all in sync"
+    else:
+        comment = f"{summary} would change" if test else f"{summary} updated"
+    return {"result": True, "changes": out["changes"], "comment": comment}

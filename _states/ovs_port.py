@@ -31,6 +31,7 @@ given is reconciled exactly (stale keys removed, ``{}`` empties it).
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import stateret
 from saltmesh.ovs import wording
 
 __virtualname__ = "ovs_port"
@@ -122,11 +123,12 @@ def present(
     }
     fields = {k: v for k, v in fields.items() if v is not None}
     test = bool(__opts__["test"])
-    try:
+
+    def call():
         out = __salt__["ovs.ensure_port"](name, bridge, type=type, test=test, cache=True, **fields)
-    except CommandExecutionError as err:
-        return wording.ovs_ret(name, "Port", error=str(err))
-    return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
+        return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
+
+    return stateret.from_call(name, call, test=test, expected=(CommandExecutionError,))
 
 
 def absent(name, bridge=None):
@@ -140,8 +142,9 @@ def absent(name, bridge=None):
             - bridge: br-ov
     """
     test = bool(__opts__["test"])
-    try:
+
+    def call():
         out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test, cache=True)
-    except CommandExecutionError as err:
-        return wording.ovs_ret(name, "Port", error=str(err))
-    return wording.ovs_ret(name, "Port", out["changes"], test)
+        return wording.ovs_ret(name, "Port", out["changes"], test)
+
+    return stateret.from_call(name, call, test=test, expected=(CommandExecutionError,))

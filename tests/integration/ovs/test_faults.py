@@ -473,6 +473,30 @@ saltmesh-mesh:
     assert realised[f"{p}v"]["ofport"] > 0 and not realised[f"{p}v"]["error"], realised
 
 
+def test_unexpected_errors_are_one_line_answers(rig, fresh):
+    """Arguments of the wrong shape that no validator names (a list where a name belongs) make
+    the core raise something it did not plan for: every state still answers with one line,
+    and neither the output nor the minion log holds a traceback."""
+    p = fresh
+    rig.set_mesh(p)
+    rig.ovs.vsctl("add-br", f"{p}b", "--", "set", "Bridge", f"{p}b", "datapath_type=netdev")
+    odd = {
+        f"{p}f": {"ovs_bridge": ["present", {"parent": [f"{p}b"]}, {"vlan": 5}]},
+        f"{p}x": {"ovs_port": ["absent", {"bridge": [f"{p}b"]}]},
+        f"{p}g": {"openvswitch_bridge": ["present", {"parent": [f"{p}b"]}, {"vlan": 6}]},
+        "saltmesh-mesh": {"ovs_mesh": ["managed", {"host": ["h1"]}]},
+    }
+    start = rig.log_size()
+    digest = rig.ovs.db_digest(settle=1)
+    for test in (True, False):
+        results = rig.high(odd, test=test)
+        assert len(results) == len(odd)
+        for res in results:
+            assert_one_line_failure(res, "unexpected TypeError: unhashable type: 'list'")
+    assert rig.ovs.db_digest() == digest
+    assert "Traceback" not in rig.log_since(start)
+
+
 # --- failed transactions --------------------------------------------------------------------
 
 

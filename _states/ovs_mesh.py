@@ -48,11 +48,11 @@ def managed(name, host=None):
     """
     test = bool(__opts__["test"])
     return stateret.from_call(
-        name, lambda: _managed(host, test), test=test, expected=(SaltmeshError,)
+        name, lambda: _managed(name, host, test), test=test, expected=(SaltmeshError,)
     )
 
 
-def _managed(host, test):
+def _managed(name, host, test):
     inv = inventory.parse(__pillar__)
     host = host or planner.host_for_minion(inv, __opts__["id"])
     plan = planner.plan_host(inv, host)
@@ -60,9 +60,9 @@ def _managed(host, test):
     try:
         out = __salt__["ovs.apply"](functools.partial(sync.reconcile, plan), test=test)
     except CommandExecutionError as err:
-        return {"result": False, "changes": {}, "comment": f"{summary}: {err}"}
+        return stateret.failed(name, f"{summary}: {err}")
     if not out["clauses"]:
         comment = f"{summary}, all in sync"
     else:
         comment = f"{summary} would change" if test else f"{summary} updated"
-    return {"result": True, "changes": out["changes"], "comment": comment}
+    return stateret.state_ret(name, changes=out["changes"], comment=comment)

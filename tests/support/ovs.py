@@ -220,9 +220,10 @@ class OvsInstance:
     def ports(self, bridge: str) -> list[str]:
         return sorted(self.vsctl("list-ports", bridge).split())
 
-    def reset(self) -> None:
-        """Remove every bridge: tests share one instance and start from empty."""
-        bridges = self.vsctl("list-br").split()
+    def reset(self, prefix: str = "") -> None:
+        """Remove every bridge whose name starts with ``prefix`` (all of them by default): a
+        test's cleanup on a shared instance."""
+        bridges = [b for b in self.vsctl("list-br").split() if b.startswith(prefix)]
         if bridges:
             args: list[str] = []
             for br in bridges:

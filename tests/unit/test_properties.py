@@ -9,6 +9,7 @@ on a real OVSDB.)
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import random
@@ -146,8 +147,7 @@ def reordered(spec: PortSpec, rnd: random.Random) -> PortSpec:
         value = getattr(spec, attr)
         if value is not None:
             fields[attr] = shuffled(dict(value), rnd)
-    kwargs = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f != "problems"}
-    return PortSpec(**{**kwargs, **fields})
+    return dataclasses.replace(spec, **fields)
 
 
 snapshots = st.sampled_from(

@@ -120,12 +120,7 @@ class States:
 def states(salt_call_cli, ovs, prefix):
     s = States(salt_call_cli, ovs)
     yield s
-    bridges = [b for b in ovs.vsctl("list-br").split() if b.startswith(prefix)]
-    args: list[str] = []
-    for br in bridges:
-        args += ["--", "--if-exists", "del-br", br]
-    if args:
-        ovs.vsctl(*args)
+    ovs.reset(prefix)
 
 
 @pytest.fixture

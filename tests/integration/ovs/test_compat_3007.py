@@ -150,13 +150,7 @@ def sls_run(state_tree, prefix, ovs):
     run = SlsRun(state_tree, prefix)
     yield run
     run.path.unlink()
-    bridges = [b for b in ovs.vsctl("list-br").split() if b.startswith(prefix)]
-    if bridges:
-        ovs.vsctl(*[a for b in bridges for a in ("--", "--if-exists", "del-br", b)])
-
-
-def del_bridges(ovs, p: str) -> None:
-    ovs.vsctl("--if-exists", "del-br", f"{p}f", "--", "--if-exists", "del-br", f"{p}k")
+    ovs.reset(prefix)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +184,7 @@ def test_salt_3007_own_states(sls_run, core_minion, salt_call_cli, ovs, prefix):
     res = sls_run.apply(core_minion)
     for sid in (f"{p}g", f"{p}v"):
         assert res[sid]["result"] is False and "dig.check_ip" in res[sid]["comment"], res[sid]
-    del_bridges(ovs, p)
+    ovs.reset(p)
 
     dig = core_minion.stub / "dig"
     dig.write_text("#!/bin/sh\nexit 0\n")
@@ -215,7 +209,7 @@ def test_salt_3007_own_states(sls_run, core_minion, salt_call_cli, ovs, prefix):
         assert res[f"{p}g"]["changes"], res[f"{p}g"]
 
     # ours, on fresh bridges, on the same OVS
-    del_bridges(ovs, p)
+    ovs.reset(p)
     res = sls_run.apply(salt_call_cli)
     assert all(r["result"] is True for r in res.values()), res
     assert without_fixes(rows(ovs, p)) == theirs

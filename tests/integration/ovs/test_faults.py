@@ -127,12 +127,7 @@ def fresh(rig, prefix):
         rig.ovs.stop()
         (rig.ovs.dir / "db.sock").unlink(missing_ok=True)
         rig.ovs.start(fresh=False)
-    bridges = [b for b in rig.ovs.vsctl("list-br").split() if b.startswith(prefix)]
-    args: list[str] = []
-    for br in bridges:
-        args += ["--", "--if-exists", "del-br", br]
-    if args:
-        rig.ovs.vsctl(*args)
+    rig.ovs.reset(prefix)
     rig.set_pillar({})
 
 

@@ -11,7 +11,9 @@ values include quotes, spaces, ``=``, ``:``, ``,``, braces and non-ASCII charact
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import uuid
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,11 +34,12 @@ _counter = itertools.count()
 def bridges(ovs):
     """Two netdev bridges of the session OVS for this module (a spec may move a port)."""
     db = Ovsdb(ovs.db, timeout=5)  # a vswitchd that dies must fail the example fast
-    names = [f"smtp{i}{next(_counter)}{id(db) % 1000}" for i in range(2)]
+    prefix = "smtp" + uuid.uuid4().hex[:4]
+    names = [f"{prefix}a", f"{prefix}b"]
     for name in names:
         db.transact(diff_bridge(name, db.snapshot(), datapath_type="netdev")[0])
     yield db, names, ovs
-    ovs.vsctl(*[a for n in names for a in ("--", "--if-exists", "del-br", n)])
+    ovs.reset(prefix)
 
 
 @settings(
@@ -54,7 +57,7 @@ def test_applying_a_diff_then_diffing_again_gives_nothing(bridges, data):
     def spec(bridge):
         s = data.draw(port_specs(name=name, bridge=bridge))
         if s.interfaces:  # bond members unique to this example
-            s = type(s)(**{**_fields(s), "interfaces": members})
+            s = dataclasses.replace(s, interfaces=members)
         return s
 
     try:
@@ -109,7 +112,3 @@ def assert_port_is(spec, snap, members_before) -> None:
             assert iface.bfd == spec.bfd
         if spec.iface_external_ids is not None:
             assert iface.external_ids == spec.iface_external_ids
-
-
-def _fields(spec) -> dict:
-    return {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f != "problems"}

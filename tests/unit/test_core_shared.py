@@ -168,4 +168,5 @@ def test_from_call_maps_outcomes_and_errors(caplog):
     }
     ret = from_call("x", boom(KeyError("status\nfile")), test=False, expected=(Expected,))
     assert ret["comment"] == "unexpected KeyError: 'status\\nfile'" and ret["result"] is False
+    assert [r for r in caplog.records if r.exc_info], "the traceback goes to the debug log"
     assert not [r for r in caplog.records if r.levelno >= 20 and r.exc_info]

@@ -261,7 +261,7 @@ def test_a_crash_looping_container_does_not_make_the_engine_spin(
 
 
 def test_concurrent_runs_on_one_minion(
-    salt_cli, minion_b, pillar_b, busybox, prefix, bridge, host_b, dockerd_b, probe
+    salt_master, salt_cli, minion_b, pillar_b, busybox, prefix, bridge, host_b, dockerd_b, probe
 ):
     """A scheduled state run, a manual state.sls, direct execution-module calls and the engine,
     all at the same moment: no duplicate container or port, no crash, one consistent result."""
@@ -275,28 +275,42 @@ def test_concurrent_runs_on_one_minion(
     assert ret.returncode == 0, ret
     results: dict[str, list] = {"manual": [], "exec": []}
 
+    # one CLI object per thread: a factories CLI keeps its running process on the object
+    manual_cli = salt_master.salt_cli(timeout=300)
+
     def manual(barrier, _round):
         barrier.wait()
-        results["manual"].append(apply(salt_cli, minion_b))
-
-    local = minion_b.salt_call_cli(timeout=300)
+        results["manual"].append(apply(manual_cli, minion_b))
 
     def direct(barrier, _round):
         # salt-call on the minion host: two more processes taking the host lock at once (three
         # ``salt`` CLIs to one minion at the same instant can get each other's returns)
+        local = minion_b.salt_call_cli(timeout=300)
         barrier.wait()
-        results["exec"].append(local.run("saltmesh_docker.ensure_placed").data)
+        ret = local.run("saltmesh_docker.ensure_placed")
+        results["exec"].append(ret.data if isinstance(ret.data, dict) else ret)
 
     def restart(barrier, round_):
         barrier.wait()
         if round_:  # the second round: the engine wakes up as well
             dockerd_b.docker("restart", "-t", "1", names[0], check=False)
 
+    errors: list[str] = []
+
+    def guarded(f):
+        def run(*args):
+            try:
+                f(*args)
+            except BaseException as err:  # a thread's exception is otherwise lost
+                errors.append(f"{f.__name__}: {err!r}")
+
+        return run
+
     try:
         for round_ in range(2):
             barrier = threading.Barrier(4)
             threads = [
-                threading.Thread(target=f, args=(barrier, round_))
+                threading.Thread(target=guarded(f), args=(barrier, round_))
                 for f in (manual, direct, direct, restart)
             ]
             for t in threads:
@@ -305,6 +319,7 @@ def test_concurrent_runs_on_one_minion(
                 t.join(300)
     finally:
         salt_cli.run("schedule.delete", f"{prefix}sched", **tgt)
+    assert errors == []
     assert len(results["manual"]) == 2 and len(results["exec"]) == 4, results
     for one in results["manual"]:
         assert one["result"] is True, one

@@ -8,10 +8,10 @@ whatever the main config adds), templates that exist, parents that exist in the 
 or the rest of the Nagios configuration.
 
 Objects come out in canonical order, sorted by (file, kind, name): one file per host (with its
-services), plus ``hostgroups.cfg`` and ``slack.cfg``. Inside an object the identity
-directive(s) come first, then the rest alphabetically; set-like values (``parents``,
-``hostgroups``, ``contacts``...) are deduplicated and sorted, ``use`` keeps the given order (the
-first template wins in Nagios).
+services: ``saltmesh:nagios:default_services`` merged with its own), plus ``hostgroups.cfg`` and
+``slack.cfg``. Inside an object the identity directive(s) come first, then the rest
+alphabetically; set-like values (``parents``, ``hostgroups``, ``contacts``...) are deduplicated
+and sorted, ``use`` keeps the given order (the first template wins in Nagios).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from saltmesh.errors import PillarError
 from saltmesh.inventory import Inventory, Server
 from saltmesh.inventory.reader import Reader
-from saltmesh.nagios.directives import (
+from saltmesh.nagios.directives import (  # noqa: F401  (SERVICE_DIRECTIVES: was defined here)
     DEFAULT_ILLEGAL_CHARS,
     SERVICE_DIRECTIVES,
     name_problem,
+    service_directive_problem,
     value_problem,
 )
 from saltmesh.nagios.objects import Known
@@ -111,6 +112,7 @@ def build_objects(
     b = _Builder(illegal_chars)
     r = b.r
     slack = settings.slack.enabled
+    defaults = _default_services(b, settings, known)
     # templates the hosts and services name must exist (we do not generate templates)
     for name, server in inv.servers.items():
         path = f"servers:{name}"
@@ -135,7 +137,7 @@ def build_objects(
         if server.alias is not None and b.value(server.alias, f"{path}:alias"):
             directives["alias"] = server.alias
         b.add("host", name, f"host_{name}.cfg", directives)
-        _services(b, server, settings, known, slack)
+        _services(b, server, settings, known, defaults)
     # hostgroups referenced but defined nowhere else
     groups = sorted({g for s in inv.servers.values() for g in s.hostgroups} - known.hostgroups)
     for group in groups:
@@ -147,26 +149,67 @@ def build_objects(
     return canonical(b.objects)
 
 
-def _services(b: _Builder, server: Server, settings: Settings, known: Known, slack: bool) -> None:
+def _service(
+    b: _Builder,
+    desc: str,
+    pairs: Iterable[tuple[str, str]],
+    spath: str,
+    settings: Settings,
+    known: Known,
+) -> dict[str, str] | None:
+    """The checked directives of one service (its host left out); None if its name is bad."""
     r = b.r
-    for desc, pairs in server.services:
-        spath = f"servers:{server.name}:services:{desc}"
-        if not b.name(desc, spath, "service description"):
+    if not b.name(desc, spath, "service description"):
+        return None
+    directives = {"service_description": desc}
+    for key, value in pairs:
+        problem = service_directive_problem(key, value)
+        if problem:
+            r.bad(f"{spath}:{key}", problem)
             continue
-        directives = {"host_name": server.name, "service_description": desc}
-        for key, value in pairs:
-            if key not in SERVICE_DIRECTIVES:
-                r.bad(f"{spath}:{key}", f"unknown or reserved service directive {key!r}")
+        directives[key] = _set_value(value) if key in SET_DIRECTIVES else value.strip()
+    uses = [u.strip() for u in directives.get("use", settings.service_template).split(",")]
+    for tpl in uses:
+        if tpl not in known.service_templates:
+            r.bad(f"{spath}:use", f"unknown service template {tpl!r}")
+    directives["use"] = ",".join(uses)
+    return directives
+
+
+def _default_services(b: _Builder, settings: Settings, known: Known) -> dict[str, dict[str, str]]:
+    """``saltmesh:nagios:default_services``, checked once (not once per host)."""
+    path = "saltmesh:nagios:default_services"
+    out = {}
+    for desc, pairs in settings.default_services:
+        directives = _service(b, desc, pairs, f"{path}:{desc}", settings, known)
+        if directives is not None:
+            out[desc] = directives
+    return out
+
+
+def _services(
+    b: _Builder,
+    server: Server,
+    settings: Settings,
+    known: Known,
+    defaults: Mapping[str, Mapping[str, str]],
+) -> None:
+    """The server's services: ``default_services`` and its own, where its own of the same
+    description replaces the default one and ``null`` leaves it out."""
+    own = dict(server.services)
+    for desc in sorted(set(defaults) | set(own)):
+        if desc in own:
+            pairs = own[desc]
+            if pairs is None:
                 continue
-            if not b.value(value, f"{spath}:{key}"):
+            spath = f"servers:{server.name}:services:{desc}"
+            directives = _service(b, desc, pairs, spath, settings, known)
+            if directives is None:
                 continue
-            directives[key] = _set_value(value) if key in SET_DIRECTIVES else value.strip()
-        uses = [u.strip() for u in directives.get("use", settings.service_template).split(",")]
-        for tpl in uses:
-            if tpl not in known.service_templates:
-                r.bad(f"{spath}:use", f"unknown service template {tpl!r}")
-        directives["use"] = ",".join(uses)
-        if slack:
+        else:
+            directives = dict(defaults[desc])
+        directives["host_name"] = server.name
+        if settings.slack.enabled:
             merged = directives.get("contacts", "") + "," + SLACK_CONTACT
             directives["contacts"] = _set_value(merged)
         b.add("service", f"{server.name}/{desc}", f"host_{server.name}.cfg", directives)

@@ -4,8 +4,10 @@ commands, overrides per server and per command, and the checks of both."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from saltmesh import inventory
 from saltmesh.errors import PillarError
@@ -15,6 +17,8 @@ from saltmesh.nagios.nrpe import render_pillar
 from saltmesh.nagios.render import diff_objects, objects_of_files
 from saltmesh.nagios.settings import parse_settings
 from tests.unit.nagios.sample import KNOWN, pillar, problems, render
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "pillar.example" / "nagios.sls"
 
 
 def services(data: dict, illegal: str = "") -> dict[str, dict[str, str]]:
@@ -46,6 +50,22 @@ def test_one_copy_of_the_names_on_both_sides():
         "Salt minion": {"check_command": "check_nrpe!check_salt_minion"},
         "Users": {"check_command": "check_nrpe!check_users"},
     }
+
+
+def test_pillar_example_shows_them_as_they_are():
+    """The commented defaults in pillar.example/nagios.sls are the core's."""
+    text = EXAMPLE.read_text()
+    lines = text.splitlines()
+    start = lines.index("    # default_services:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("    # "):
+            break
+        block.append(line[len("    # ") :])
+    shown = yaml.safe_load("\n".join(block))
+    assert shown == {"default_services": parse_settings({}).as_dict()["default_services"]}
+    for name, line in defaults.NRPE_COMMANDS:
+        assert f"      #   {name}: {line}\n" in text
 
 
 def test_every_host_and_container_gets_them():

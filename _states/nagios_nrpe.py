@@ -1,6 +1,7 @@
 """
 nagios_nrpe: the NRPE include file saltmesh owns (``allowed_hosts`` from the Nagios servers in
-pillar, ``command[...]`` lines from ``saltmesh:nagios:nrpe:commands``), reloaded only on change.
+pillar, ``command[...]`` lines: the default ``check_salt_minion`` and ``check_users`` with
+``saltmesh:nagios:nrpe:commands`` over them), reloaded only on change.
 
 .. code-block:: yaml
 

@@ -1,6 +1,7 @@
 """
-nagios_objects: Nagios host, hostgroup and service definitions from the ``servers`` pillar,
-validated with ``nagios -v`` before they go live.
+nagios_objects: Nagios host, hostgroup and service definitions from the ``servers`` pillar
+(every host with ``saltmesh:nagios:default_services``), validated with ``nagios -v`` before
+they go live.
 
 The state owns one directory (``saltmesh:nagios:conf_dir``, default
 ``/etc/nagios4/conf.d/saltmesh``): it writes one file per host plus ``hostgroups.cfg`` and

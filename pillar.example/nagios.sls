@@ -19,6 +19,14 @@ saltmesh:
     host_template: linux-server                  # `use` of servers that name none
     service_template: generic-service            # `use` of services that name none
 
+    # Services of every host and container, shaped like `servers:<name>:services`. Without
+    # the key, these two, through NRPE (nagios.nrpe defines their commands); `{}`: none. A
+    # server's own service of the same description replaces one, `null` leaves it out:
+    #   servers: {web01: {services: {Users: null}}}
+    # default_services:
+    #   Salt minion: {check_command: 'check_nrpe!check_salt_minion'}
+    #   Users: {check_command: 'check_nrpe!check_users'}
+
     # Notifications; off without webhook_url. The commands carry no plugin output (the script
     # reads it from status.dat), so nothing a check prints can reach a shell.
     slack:
@@ -39,6 +47,9 @@ saltmesh:
       service: nagios-nrpe-server
       packages: [nagios-nrpe-server, monitoring-plugins]
       allowed_hosts: []                          # extra addresses/networks besides `servers`
+      # Besides these, always (unless redefined here, or set to null to drop one):
+      #   check_salt_minion: /usr/lib/nagios/plugins/check_procs -c 1: --ereg-argument-array=/salt-minion
+      #   check_users: /usr/lib/nagios/plugins/check_users -w 5 -c 10
       commands:                                  # example
         check_load: /usr/lib/nagios/plugins/check_load -r -w .15,.10,.05 -c .30,.25,.20
         check_root: /usr/lib/nagios/plugins/check_disk -w 20% -c 10% -p /

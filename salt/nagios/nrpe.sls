@@ -1,7 +1,8 @@
 {#-
   nagios.nrpe: the NRPE agent on a monitored minion. `allowed_hosts` is one sorted line of the
-  Nagios servers' addresses (`saltmesh:nagios:servers`), commands come from
-  `saltmesh:nagios:nrpe:commands`; both live in a file the pack owns in NRPE's include_dir.
+  Nagios servers' addresses (`saltmesh:nagios:servers`); the commands are the default ones the
+  default services call (check_salt_minion, check_users) with `saltmesh:nagios:nrpe:commands`
+  over them. Both live in a file the pack owns in NRPE's include_dir.
 
       salt 'web*' state.sls nagios.nrpe
 #}

@@ -1,6 +1,7 @@
 {#-
   nagios.running: Nagios host/hostgroup/service objects for every server in the `servers`
-  pillar, validated with `nagios -v` before they go live, plus Slack notifications.
+  pillar (each with `saltmesh:nagios:default_services`), validated with `nagios -v` before
+  they go live, plus Slack notifications.
 
       salt 'nagios*' state.sls nagios.running
 

@@ -62,7 +62,8 @@ class Server:
     parents: tuple[str, ...] = ()
     hostgroups: tuple[str, ...] = ()
     alias: str | None = None
-    services: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    # (description, directives); directives None: ``services: {desc: null}``, left out
+    services: tuple[tuple[str, tuple[tuple[str, str], ...] | None], ...] = ()
     container: ContainerSpec | None = None
 
     @property

@@ -27,16 +27,24 @@ _SERVER_KEYS = (
 )  # fmt: skip
 
 
-def _services(r: Reader, data: Mapping[str, Any], path: str) -> tuple:
-    raw = r.mapping(data.get("services"), f"{path}:services")
+def parse_services(r: Reader, raw: Any, path: str) -> tuple:
+    """``{description: {directive: value}}`` at ``path`` as sorted ``(description, pairs)``.
+
+    ``pairs`` is None for a ``null`` entry: that service is left out (a default one too, see
+    ``saltmesh:nagios:default_services``). Problems are named ``<path>:<desc>[:<directive>]``.
+    """
     out = []
-    for desc, directives in sorted((raw or {}).items()):
-        spath = f"{path}:services:{desc}"
-        directives = r.mapping(directives, spath)
+    for desc, directives in sorted((r.mapping(raw, path) or {}).items()):
+        spath = f"{path}:{desc}"
         if directives is None:
-            continue
-        # problems named servers:<name>:services:<desc>:<directive>
-        out.append((desc, r.str_map({desc: directives}, desc, f"{path}:services") or ()))
+            out.append((desc, None))
+        elif not isinstance(directives, Mapping):
+            kind = type(directives).__name__
+            r.bad(spath, f"must be a mapping of directives (null leaves it out), got {kind}")
+        else:
+            pairs = r.str_map({desc: directives}, desc, path)
+            if pairs is not None:
+                out.append((desc, pairs))
     return tuple(out)
 
 
@@ -79,7 +87,7 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
         parents=parents,
         hostgroups=r.names(data, "hostgroups", path),
         alias=r.string(data, "alias", path),
-        services=_services(r, data, path),
+        services=parse_services(r, data.get("services"), f"{path}:services"),
         container=container,
     )
 

@@ -1,16 +1,17 @@
 """Nagios objects from the inventory, with every pre-check ``nagios -v`` cannot word well (pure).
 
-Every pillar value that reaches a directive is checked first: printable ASCII, no ``;``,
-``#`` or backslash (they would end the value early or start a new directive), no backquote and
-no ``$`` outside a Nagios macro; object names free of Nagios' ``illegal_object_name_chars`` (the
-Debian default set always, plus whatever the main config adds), templates that exist, parents
-that exist in the generated set or the rest of the Nagios configuration.
+Every pillar value that reaches a directive is checked first (the rules live in
+:mod:`saltmesh.nagios.directives`): printable ASCII, no ``;``, ``#`` or backslash (they would
+end the value early or start a new directive), no backquote and no ``$`` outside a Nagios macro;
+object names free of Nagios' ``illegal_object_name_chars`` (the Debian default set always, plus
+whatever the main config adds), templates that exist, parents that exist in the generated set
+or the rest of the Nagios configuration.
 
 Objects come out in canonical order, sorted by (file, kind, name): one file per host (with its
-services), plus ``hostgroups.cfg`` and ``slack.cfg``. Inside an object the identity
-directive(s) come first, then the rest alphabetically; set-like values (``parents``,
-``hostgroups``, ``contacts``...) are deduplicated and sorted, ``use`` keeps the given order (the
-first template wins in Nagios).
+services: ``saltmesh:nagios:default_services`` merged with its own), plus ``hostgroups.cfg`` and
+``slack.cfg``. Inside an object the identity directive(s) come first, then the rest
+alphabetically; set-like values (``parents``, ``hostgroups``, ``contacts``...) are deduplicated
+and sorted, ``use`` keeps the given order (the first template wins in Nagios).
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from dataclasses import dataclass
 from saltmesh.errors import PillarError
 from saltmesh.inventory import Inventory, Server
 from saltmesh.inventory.reader import Reader
+from saltmesh.nagios.directives import (  # noqa: F401  (SERVICE_DIRECTIVES: was defined here)
+    DEFAULT_ILLEGAL_CHARS,
+    SERVICE_DIRECTIVES,
+    name_problem,
+    service_directive_problem,
+    value_problem,
+)
 from saltmesh.nagios.objects import Known
 from saltmesh.nagios.settings import Settings
 
-DEFAULT_ILLEGAL_CHARS = "`~!$%^&*|'\"<>?,()="
 SLACK_CONTACT = "saltmesh-slack"
 SLACK_HOST_COMMAND = "saltmesh-notify-host-slack"
 SLACK_SERVICE_COMMAND = "saltmesh-notify-service-slack"
@@ -35,25 +42,6 @@ SLACK_MACROS = frozenset(
     | {"LASTHOSTCHECK", "LASTSERVICECHECK"}
 )
 
-_FORBIDDEN_VALUE = re.compile(r"[\x00-\x1f\x7f;#\\]")
-# A '$' in a value must start a Nagios macro ($ARG1$, $USER1$, $HOSTADDRESS$, $_HOSTFOO$,
-# on-demand $SERVICESTATE:web01:HTTP$); '$(', '${', '$$' and a lone '$' are refused, and so
-# is a backquote: they have no use in a directive and a shell would run them.
-_MACRO = re.compile(r"\$[A-Z0-9_]+(?::[A-Za-z0-9_. -]*)*\$")
-
-# Directives a pillar service may set (Nagios 4 service object, minus identity and templating
-# keys the renderer owns). A misspelled directive is fatal for Nagios, so it is caught here.
-SERVICE_DIRECTIVES = frozenset(
-    """use display_name servicegroups is_volatile check_command initial_state
-    max_check_attempts check_interval retry_interval active_checks_enabled
-    passive_checks_enabled check_period obsess_over_service check_freshness
-    freshness_threshold event_handler event_handler_enabled low_flap_threshold
-    high_flap_threshold flap_detection_enabled flap_detection_options process_perf_data
-    retain_status_information retain_nonstatus_information notification_interval
-    first_notification_delay notification_period notification_options notifications_enabled
-    contacts contact_groups stalking_options notes notes_url action_url icon_image
-    icon_image_alt parallelize_check normal_check_interval retry_check_interval""".split()  # noqa: SIM905
-)
 # Values that are sets in Nagios: order is meaningless, so they are sorted and deduplicated.
 SET_DIRECTIVES = frozenset(
     {"parents", "hostgroups", "servicegroups", "contacts", "contact_groups", "members"}
@@ -95,37 +83,16 @@ class _Builder:
         self.objects: list[NagiosObject] = []
 
     def name(self, value: str, path: str, what: str) -> bool:
-        bad = sorted({c for c in value if c in self.illegal})
-        if not value or value != value.strip():
-            self.r.bad(path, f"{what} {value!r} is empty or has leading/trailing spaces")
-        elif bad:
-            self.r.bad(path, f"{what} {value!r} contains characters Nagios rejects: {''.join(bad)}")
-        elif _FORBIDDEN_VALUE.search(value):
-            self.r.bad(path, f"{what} {value!r} contains ';', '#', '\\' or control characters")
-        elif not (value.isascii() and value.isprintable()):
-            self.r.bad(path, f"{what} {value!r} contains non-ASCII characters")
-        else:
-            return True
-        return False
+        problem = name_problem(value, what, self.illegal)
+        if problem:
+            self.r.bad(path, problem)
+        return problem is None
 
     def value(self, value: str, path: str) -> bool:
-        if _FORBIDDEN_VALUE.search(value):
-            self.r.bad(
-                path,
-                f"{value!r} contains ';', '#', '\\' or a line break/control character, which "
-                "would end or inject Nagios directives",
-            )
-        elif not (value.isascii() and value.isprintable()):
-            self.r.bad(path, f"{value!r} contains non-ASCII characters")
-        elif "`" in value or "$" in _MACRO.sub("", value):
-            self.r.bad(
-                path,
-                f"{value!r} contains a backquote or a '$' that does not start a Nagios macro "
-                "($ARG1$, $USER1$...)",
-            )
-        else:
-            return True
-        return False
+        problem = value_problem(value)
+        if problem:
+            self.r.bad(path, problem)
+        return problem is None
 
     def add(self, kind: str, name: str, file: str, directives: Mapping[str, str]) -> None:
         ident = IDENTITY[kind]
@@ -145,6 +112,7 @@ def build_objects(
     b = _Builder(illegal_chars)
     r = b.r
     slack = settings.slack.enabled
+    defaults = _default_services(b, settings, known)
     # templates the hosts and services name must exist (we do not generate templates)
     for name, server in inv.servers.items():
         path = f"servers:{name}"
@@ -169,7 +137,7 @@ def build_objects(
         if server.alias is not None and b.value(server.alias, f"{path}:alias"):
             directives["alias"] = server.alias
         b.add("host", name, f"host_{name}.cfg", directives)
-        _services(b, server, settings, known, slack)
+        _services(b, server, settings, known, defaults)
     # hostgroups referenced but defined nowhere else
     groups = sorted({g for s in inv.servers.values() for g in s.hostgroups} - known.hostgroups)
     for group in groups:
@@ -181,26 +149,67 @@ def build_objects(
     return canonical(b.objects)
 
 
-def _services(b: _Builder, server: Server, settings: Settings, known: Known, slack: bool) -> None:
+def _service(
+    b: _Builder,
+    desc: str,
+    pairs: Iterable[tuple[str, str]],
+    spath: str,
+    settings: Settings,
+    known: Known,
+) -> dict[str, str] | None:
+    """The checked directives of one service (its host left out); None if its name is bad."""
     r = b.r
-    for desc, pairs in server.services:
-        spath = f"servers:{server.name}:services:{desc}"
-        if not b.name(desc, spath, "service description"):
+    if not b.name(desc, spath, "service description"):
+        return None
+    directives = {"service_description": desc}
+    for key, value in pairs:
+        problem = service_directive_problem(key, value)
+        if problem:
+            r.bad(f"{spath}:{key}", problem)
             continue
-        directives = {"host_name": server.name, "service_description": desc}
-        for key, value in pairs:
-            if key not in SERVICE_DIRECTIVES:
-                r.bad(f"{spath}:{key}", f"unknown or reserved service directive {key!r}")
+        directives[key] = _set_value(value) if key in SET_DIRECTIVES else value.strip()
+    uses = [u.strip() for u in directives.get("use", settings.service_template).split(",")]
+    for tpl in uses:
+        if tpl not in known.service_templates:
+            r.bad(f"{spath}:use", f"unknown service template {tpl!r}")
+    directives["use"] = ",".join(uses)
+    return directives
+
+
+def _default_services(b: _Builder, settings: Settings, known: Known) -> dict[str, dict[str, str]]:
+    """``saltmesh:nagios:default_services``, checked once (not once per host)."""
+    path = "saltmesh:nagios:default_services"
+    out = {}
+    for desc, pairs in settings.default_services:
+        directives = _service(b, desc, pairs, f"{path}:{desc}", settings, known)
+        if directives is not None:
+            out[desc] = directives
+    return out
+
+
+def _services(
+    b: _Builder,
+    server: Server,
+    settings: Settings,
+    known: Known,
+    defaults: Mapping[str, Mapping[str, str]],
+) -> None:
+    """The server's services: ``default_services`` and its own, where its own of the same
+    description replaces the default one and ``null`` leaves it out."""
+    own = dict(server.services)
+    for desc in sorted(set(defaults) | set(own)):
+        if desc in own:
+            pairs = own[desc]
+            if pairs is None:
                 continue
-            if not b.value(value, f"{spath}:{key}"):
+            spath = f"servers:{server.name}:services:{desc}"
+            directives = _service(b, desc, pairs, spath, settings, known)
+            if directives is None:
                 continue
-            directives[key] = _set_value(value) if key in SET_DIRECTIVES else value.strip()
-        uses = [u.strip() for u in directives.get("use", settings.service_template).split(",")]
-        for tpl in uses:
-            if tpl not in known.service_templates:
-                r.bad(f"{spath}:use", f"unknown service template {tpl!r}")
-        directives["use"] = ",".join(uses)
-        if slack:
+        else:
+            directives = dict(defaults[desc])
+        directives["host_name"] = server.name
+        if settings.slack.enabled:
             merged = directives.get("contacts", "") + "," + SLACK_CONTACT
             directives["contacts"] = _set_value(merged)
         b.add("service", f"{server.name}/{desc}", f"host_{server.name}.cfg", directives)

@@ -10,6 +10,9 @@ from typing import Any
 
 from saltmesh.errors import PillarError
 from saltmesh.inventory.reader import Reader
+from saltmesh.inventory.servers import parse_services
+from saltmesh.nagios import defaults
+from saltmesh.nagios.directives import name_problem, service_directive_problem
 
 RELOAD_METHODS = ("systemd", "signal", "none")
 # Settings a caller (execution module keyword, state argument) may override over the pillar.
@@ -49,7 +52,8 @@ class NrpeSettings:
     reload: str = "systemd"
     service: str = "nagios-nrpe-server"
     packages: tuple[str, ...] = ("nagios-nrpe-server", "monitoring-plugins")
-    commands: tuple[tuple[str, str], ...] = ()
+    # the default commands (saltmesh.nagios.defaults) under the pillar's, sorted by name
+    commands: tuple[tuple[str, str], ...] = defaults.NRPE_COMMANDS
     allowed_hosts: tuple[str, ...] = ()  # extra addresses besides the Nagios servers
 
 
@@ -71,6 +75,8 @@ class Settings:
     servers: tuple[str, ...] = ()  # the Nagios servers: names in `servers` or IP addresses
     slack: SlackSettings = field(default_factory=SlackSettings)
     nrpe: NrpeSettings = field(default_factory=NrpeSettings)
+    # services of every host and container: (description, directives), sorted
+    default_services: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = defaults.SERVICES
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for Jinja (the SLS reads its paths from here: one copy of the defaults)."""
@@ -84,6 +90,7 @@ class Settings:
 
         out = plain(self)
         out["nrpe"]["commands"] = dict(self.nrpe.commands)
+        out["default_services"] = {desc: dict(pairs) for desc, pairs in self.default_services}
         out["slack"]["enabled"] = self.slack.enabled
         out["slack"].pop("webhook_url")  # a secret: never echoed in job returns
         return out
@@ -92,6 +99,7 @@ class Settings:
 _SETTINGS_KEYS = (
     "main_config", "conf_dir", "binary", "reload", "service", "pid_file", "timeout", "group",
     "packages", "host_template", "service_template", "servers", "slack", "nrpe",
+    "default_services",
 )  # fmt: skip
 _SLACK_KEYS = (
     "webhook_url", "url_file", "script", "python", "channel", "username", "contact_template",
@@ -185,18 +193,46 @@ def _slack(r: Reader, raw: Any, path: str) -> SlackSettings:
 
 
 def _nrpe_commands(r: Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
-    commands = []
+    """The default commands with the pillar's over them: same name wins, ``null`` drops one."""
+    commands = dict(defaults.NRPE_COMMANDS)
     for name, line in sorted((r.mapping(raw, path) or {}).items()):
         cpath = f"{path}:{name}"
         if not _NRPE_COMMAND_RE.match(name):
             r.bad(cpath, f"{name!r} is not a valid NRPE command name ([A-Za-z0-9_.-])")
+        elif line is None:
+            commands.pop(name, None)
         elif not isinstance(line, str) or not line.strip():
-            r.bad(cpath, "must be a non-empty command line")
+            r.bad(cpath, "must be a non-empty command line (or null to drop the command)")
         elif re.search(r"[\x00-\x1f\x7f]", line):
             r.bad(cpath, "must not contain line breaks or control characters")
         else:
-            commands.append((name, line.strip()))
-    return tuple(commands)
+            commands[name] = line.strip()
+    return tuple(sorted(commands.items()))
+
+
+def _default_services(r: Reader, data: Mapping[str, Any], path: str) -> tuple:
+    """``default_services``: absent, the built-in ones; else exactly those given (``{}``: none).
+
+    Checked here, not only by the builder, so a bad entry fails ``nagios.nrpe`` too; what needs
+    the Nagios configuration (templates, extra illegal characters) is the builder's.
+    """
+    if "default_services" not in data:
+        return defaults.SERVICES
+    path = f"{path}:default_services"
+    out = []
+    for desc, pairs in parse_services(r, data["default_services"], path):
+        if pairs is None:  # null: not a default (as on a server, where it leaves one out)
+            continue
+        problem = name_problem(desc, "service description")
+        if problem:
+            r.bad(f"{path}:{desc}", problem)
+            continue
+        for key, value in pairs:
+            problem = service_directive_problem(key, value)
+            if problem:
+                r.bad(f"{path}:{desc}:{key}", problem)
+        out.append((desc, pairs))
+    return tuple(out)
 
 
 def _networks(r: Reader, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
@@ -250,6 +286,7 @@ def parse_settings(pillar: Mapping[str, Any]) -> Settings:
         servers=_strings(r, data, "servers", path, (), _SERVER_RE),
         slack=_slack(r, data.get("slack"), f"{path}:slack"),
         nrpe=_nrpe(r, data.get("nrpe"), f"{path}:nrpe"),
+        default_services=_default_services(r, data, path),
     )
     if settings.conf_dir in ("", "/"):
         r.bad(f"{path}:conf_dir", "must be a dedicated directory")

@@ -78,7 +78,8 @@ def nagios_settings(nagios, slack, nrpe, tmp_path):
             "reload": "signal",
             "packages": ["nagios-nrpe-server"],
             "commands": {
-                "check_users": "/usr/lib/nagios/plugins/check_users -w 5 -c 10",
+                # replaces the default command of that name (saltmesh.nagios.defaults)
+                "check_users": "/usr/lib/nagios/plugins/check_users -w 50 -c 100",
                 "saltmesh_hello": "/usr/lib/nagios/plugins/check_dummy 0 hello-from-saltmesh",
             },
         },

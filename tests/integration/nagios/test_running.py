@@ -5,11 +5,15 @@ from __future__ import annotations
 import grp
 import json
 import os
+import re
+import shutil
+import subprocess
 
 import pytest
 
+from saltmesh.nagios import defaults
 from tests.conftest import changed, state_ret
-from tests.support.nagios import FOREIGN, file_mode
+from tests.support.nagios import FOREIGN, file_mode, parse_blocks
 
 OBJECTS_ID = "saltmesh-nagios-objects"
 
@@ -53,6 +57,7 @@ def servers(prefix: str) -> dict:
             "services": {
                 "HTTP": {"check_command": "check_http", "use": "generic-service"},
                 "Load": {"check_command": "check_nrpe!check_load"},
+                "Users": None,  # leaves out the default service of that description
             },
         },
         db: {
@@ -61,8 +66,17 @@ def servers(prefix: str) -> dict:
             "alias": "Database (primary)",
             "use": ["linux-server", "generic-host"],
             "parents": d,
+            "services": {  # replaces the default service of that description
+                "Salt minion": {"check_command": "check_nrpe!check_salt_minion", "notes": "db"},
+            },
         },
     }
+
+
+def loaded_services(nagios) -> dict[tuple[str, str], dict[str, str]]:
+    """The services of the loaded configuration (objects.cache) by (host, description)."""
+    blocks = parse_blocks(nagios.objects_cache.read_text(), "service")
+    return {(b["host_name"], b["service_description"]): b for b in blocks}
 
 
 def shuffled(value):
@@ -108,7 +122,23 @@ def test_hosts_go_live_with_parents_test_mode_and_idempotence(
     assert hosts[f"{prefix}-db01"]["parents"] == f"{prefix}-docker01"
     assert hosts[f"{prefix}-docker01"]["parents"] == "handmade-gw"
     assert hosts[f"{prefix}-db01"]["alias"] == "Database (primary)"
-    assert (f"{prefix}-web01", "HTTP") in nagios.services()
+    # the default services (saltmesh:nagios:default_services absent) on every host, less
+    # web01's Users (null), db01's Salt minion its own
+    default_checks = {
+        "Salt minion": "check_nrpe!check_salt_minion",
+        "Users": "check_nrpe!check_users",
+    }
+    ours = {k: v for k, v in loaded_services(nagios).items() if k[0].startswith(prefix)}
+    assert sorted(ours) == sorted(
+        [(f"{prefix}-{h}", d) for h in ("nagios", "docker01", "db01") for d in default_checks]
+        + [(f"{prefix}-web01", "Salt minion")]
+        + [(f"{prefix}-web01", "HTTP"), (f"{prefix}-web01", "Load")]
+    )
+    for (_, desc), service in ours.items():
+        if desc in default_checks:
+            assert service["check_command"] == default_checks[desc], service
+    assert ours[(f"{prefix}-db01", "Salt minion")]["notes"] == "db"
+    assert "notes" not in ours[(f"{prefix}-docker01", "Salt minion")]
     assert nagios.pid() == pid  # reloaded in place, not restarted
     assert nagios.cache_mtime() != mtime
 
@@ -228,6 +258,7 @@ def test_removed_hosts_leave_nagios(salt_call_cli, nagios, good, prefix):
             "hostgroup containers",
             f"service {prefix}-web01/HTTP",
             f"service {prefix}-web01/Load",
+            f"service {prefix}-web01/Salt minion",  # a default service (Users is left out)
         ]
     )
     assert f"{prefix}-web01" not in nagios.hosts()
@@ -288,7 +319,15 @@ def test_slack_notification_through_nagios(salt_call_cli, nagios, slack, good, p
     assert {"title": "Service", "value": "HTTP", "short": True} in att["fields"]
 
 
-def test_nrpe_sls_renders_and_answers(salt_call_cli, nrpe, good, prefix):
+def salt_minion_count(nrpe) -> tuple[int, subprocess.CompletedProcess]:
+    """The number of salt-minion programs NRPE's check_salt_minion counts, and its answer."""
+    out = nrpe.check("check_salt_minion")
+    m = re.search(r"\|\s*procs=(\d+);", out.stdout)
+    assert m, out
+    return int(m.group(1)), out
+
+
+def test_nrpe_sls_renders_and_answers(salt_call_cli, nrpe, good, prefix, tmp_path):
     data = dict(good)
     data["saltmesh"] = {"nagios": {**good["saltmesh"]["nagios"], "servers": [f"{prefix}-nagios"]}}
     data["saltmesh"]["nagios"]["nrpe"] = {
@@ -307,6 +346,9 @@ def test_nrpe_sls_renders_and_answers(salt_call_cli, nrpe, good, prefix):
     predicted = by_id(ret)["saltmesh-nrpe-config"]
     assert predicted["result"] is None
     assert predicted["changes"]["allowed_hosts"] == {"old": None, "new": "127.0.0.1,::1"}
+    assert predicted["changes"]["commands"] == {
+        "added": ["check_salt_minion", "check_users", "saltmesh_hello"]
+    }
     assert not target.exists()
 
     ret = run_sls(salt_call_cli, "nagios.nrpe", pillar=data)
@@ -320,6 +362,38 @@ def test_nrpe_sls_renders_and_answers(salt_call_cli, nrpe, good, prefix):
     out = nrpe.check("saltmesh_hello")
     assert out.returncode == 0, out
     assert "hello-from-saltmesh" in out.stdout
+
+    # the default commands: check_salt_minion as saltmesh defines it, check_users replaced by
+    # the pillar's command of that name (the harness's thresholds, 50/100)
+    commands = dict(defaults.NRPE_COMMANDS)
+    assert f"command[check_salt_minion]={commands['check_salt_minion']}" in lines
+    assert "command[check_users]=/usr/lib/nagios/plugins/check_users -w 50 -c 100" in lines
+    assert len([ln for ln in lines if ln.startswith("command[check_users]=")]) == 1
+    out = nrpe.check("check_users")
+    assert out.returncode == 0 and out.stdout.startswith("USERS OK"), out
+    assert re.search(r"\|users=\d+;50;100;0$", out.stdout.strip()), out
+    # check_salt_minion counts salt-minion programs: a stand-in (sleep named salt-minion)
+    # is one more; CRITICAL when none runs. Counted again if another one came or went.
+    fake = tmp_path / "bin" / "salt-minion"
+    fake.parent.mkdir()
+    fake.symlink_to(shutil.which("sleep"))
+    for _ in range(5):
+        before, out = salt_minion_count(nrpe)
+        proc = subprocess.Popen([str(fake), "300"])
+        try:
+            during, out_during = salt_minion_count(nrpe)
+        finally:
+            proc.kill()
+            proc.wait()
+        after, _ = salt_minion_count(nrpe)
+        if before == after:
+            break
+    assert before == after, "the number of salt-minion processes kept changing"
+    assert out.returncode == (0 if before else 2), out
+    if not before:
+        assert out.stdout.startswith("PROCS CRITICAL: 0 processes"), out
+    assert during == before + 1, out_during
+    assert out_during.returncode == 0 and out_during.stdout.startswith("PROCS OK"), out_during
 
     mtime = target.stat().st_mtime_ns
     ret = run_sls(salt_call_cli, "nagios.nrpe", pillar=data)

@@ -155,7 +155,8 @@ def test_nrpe_apply_predicts_writes_then_is_current(tmp_path):
     out = deploy.nrpe_apply(s, data, test=True)
     assert out.result is None and not target.exists()
     assert out.changes["allowed_hosts"] == {"old": None, "new": "10.0.0.5"}
-    assert out.changes["commands"] == {"added": ["check_load"]}
+    # the pillar's command and the two default ones
+    assert out.changes["commands"] == {"added": ["check_load", "check_salt_minion", "check_users"]}
     out = deploy.nrpe_apply(s, data)
     assert out.result is True and out.comment.endswith("NRPE is not running (reads it at start)")
     assert b"allowed_hosts=10.0.0.5\n" in target.read_bytes()

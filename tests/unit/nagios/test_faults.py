@@ -164,6 +164,10 @@ def test_test_mode_touches_nothing_not_even_the_lock_file(tree):
     data = pillar(tree)
     before = _tree_bytes(tree)
     out = deploy.apply(parse_settings(data), data, test=True)
-    assert out.result is None and out.changes["added"] == ["host docker01", "host web01"]
+    assert out.result is None and out.changes["added"] == [
+        "host docker01",
+        "host web01",
+        *(f"service {h}/{d}" for h in ("docker01", "web01") for d in ("Salt minion", "Users")),
+    ]
     assert _tree_bytes(tree) == before
     assert not (tree / "conf.d" / ".saltmesh.lock").exists()

@@ -31,6 +31,9 @@ def test_nrpe_render_sorted_single_line():
     assert text == (
         NRPE_HEADER + "allowed_hosts=10.0.0.5,10.0.0.6,10.1.0.0/16,::1\n"
         "command[check_load]=/usr/lib/nagios/plugins/check_load -r\n"
+        "command[check_salt_minion]=/usr/lib/nagios/plugins/check_procs -c 1: "
+        "--ereg-argument-array=/salt-minion\n"
+        "command[check_users]=/usr/lib/nagios/plugins/check_users -w 5 -c 10\n"
     )
     for perm in itertools.permutations(["10.0.0.6", "nagios01"]):
         d2 = copy.deepcopy(data)

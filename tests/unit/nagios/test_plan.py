@@ -20,7 +20,11 @@ def test_plan_lists_writes_removes_and_object_changes(tree):
     p = plan(pillar(tree))
     assert p.writes == ["host_docker01.cfg", "host_web01.cfg"]
     assert p.removes == ["host_old.cfg"]
-    assert p.changes == {"added": ["host docker01", "host web01"], "removed": ["host old"]}
+    defaults = [f"service {h}/{d}" for h in ("docker01", "web01") for d in ("Salt minion", "Users")]
+    assert p.changes == {
+        "added": ["host docker01", "host web01", *defaults],
+        "removed": ["host old"],
+    }
     # gw (hand-written) is a valid parent; a duplicate of it is not
     data = pillar(tree)
     data["servers"]["gw"] = {"address": "10.0.0.12"}

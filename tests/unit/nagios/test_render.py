@@ -52,6 +52,23 @@ def test_canonical_output():
         "    contacts                       saltmesh-slack\n"
         "    use                            local-service\n"
         "}\n"
+        # the default services (saltmesh:nagios:default_services absent)
+        "\n"
+        "define service {\n"
+        "    host_name                      web01\n"
+        "    service_description            Salt minion\n"
+        "    check_command                  check_nrpe!check_salt_minion\n"
+        "    contacts                       saltmesh-slack\n"
+        "    use                            generic-service\n"
+        "}\n"
+        "\n"
+        "define service {\n"
+        "    host_name                      web01\n"
+        "    service_description            Users\n"
+        "    check_command                  check_nrpe!check_users\n"
+        "    contacts                       saltmesh-slack\n"
+        "    use                            generic-service\n"
+        "}\n"
     )
     for data in files.values():
         text = data.decode()
@@ -83,8 +100,12 @@ def test_diff_objects_roundtrip():
     data["servers"]["web01"]["address"] = "192.168.77.12"
     new = objects_of_files(render(data))
     changes = diff_objects(old, new)
-    assert changes["added"] == ["host db01"]
-    assert changes["removed"] == ["host nagios01"]
+    assert changes["added"] == ["host db01", "service db01/Salt minion", "service db01/Users"]
+    assert changes["removed"] == [
+        "host nagios01",
+        "service nagios01/Salt minion",
+        "service nagios01/Users",
+    ]
     assert changes["updated"] == {
         "host web01": {"address": {"old": "192.168.77.11", "new": "192.168.77.12"}}
     }

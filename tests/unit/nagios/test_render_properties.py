@@ -5,6 +5,9 @@
 - render -> parse gives back exactly the objects that were built, and a plan against the
   rendered files is empty (apply-then-diff is empty);
 - a change of one directive shows as exactly that change in the object diff.
+
+The pillars include default services built in, switched off or the pillar's own, servers that
+replace one of them, and ``null`` entries that leave a service out.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ _word = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
 )
 _groups = st.lists(st.sampled_from(["web", "db", "linux-servers", "edge", "ops-a"]), max_size=4)
 _contacts = st.lists(st.sampled_from(["alice", "bob", "ops", "admins"]), max_size=3)
-_descriptions = st.sampled_from(["HTTP", "Current Load", "Disk /", "SSH", "PING", "Total Procs"])
+_descriptions = st.sampled_from(
+    ["HTTP", "Current Load", "Disk /", "SSH", "PING", "Total Procs", "Users", "Salt minion"]
+)  # the last two replace (or, null, leave out) the default services of the same name
 _values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20).filter(
     lambda v: not set(v) & set(";#\\`$")
 )
@@ -63,6 +68,9 @@ def pillars(draw) -> dict:
             server["alias"] = draw(_values.filter(lambda v: v.strip() == v and v))
         services = {}
         for desc in draw(st.lists(_descriptions, max_size=3, unique=True)):
+            if draw(st.integers(0, 4)) == 0:
+                services[desc] = None  # left out
+                continue
             directives = {"check_command": draw(st.sampled_from(["check_http", "check_nrpe!x"]))}
             if draw(st.booleans()):
                 directives["contacts"] = ",".join(draw(_contacts))
@@ -75,6 +83,14 @@ def pillars(draw) -> dict:
             server["services"] = services
         servers[name] = server
     nagios = {"conf_dir": CONF}
+    defaults = draw(st.sampled_from(["built-in", "none", "own"]))
+    if defaults == "none":
+        nagios["default_services"] = {}
+    elif defaults == "own":
+        nagios["default_services"] = {
+            "SSH": {"check_command": "check_ssh", "contacts": ",".join(draw(_contacts))},
+            "Users": {"check_command": "check_nrpe!check_users", "notes": draw(_values)},
+        }
     if draw(st.booleans()):
         nagios["slack"] = {"webhook_url": "https://hooks.example/services/T/B/X"}
         if draw(st.booleans()):

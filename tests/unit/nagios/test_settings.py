@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from saltmesh.errors import PillarError
+from saltmesh.nagios import defaults
 from saltmesh.nagios.settings import OVERRIDES, Settings, parse_settings, with_overrides
 
 
@@ -103,9 +104,13 @@ def test_good_values_are_normalised():
     assert s.slack.enabled and s.slack.channel == "@ops"
     assert s.nrpe.include_dir == "/etc/nagios/nrpe.d"
     assert s.nrpe.allowed_hosts == ("10.1.0.0/16",)
-    assert s.nrpe.commands == (("a", "/bin/a"), ("b", "/bin/b"))
+    assert s.nrpe.commands == (("a", "/bin/a"), ("b", "/bin/b"), *defaults.NRPE_COMMANDS)
     plain = s.as_dict()
-    assert plain["nrpe"]["commands"] == {"a": "/bin/a", "b": "/bin/b"}
+    assert plain["nrpe"]["commands"] == {
+        "a": "/bin/a",
+        "b": "/bin/b",
+        **dict(defaults.NRPE_COMMANDS),
+    }
     assert plain["slack"]["enabled"] is True and "webhook_url" not in plain["slack"]
 
 

@@ -33,6 +33,7 @@ import shutil
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import hostlock
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs import views
 from saltmesh.ovs.ovsdb import Ovsdb
@@ -58,7 +59,10 @@ def _db():
 def _reconciler():
     """The core for this minion's OVSDB, with the run's snapshot cached in ``__context__`` and
     the host lock around every write."""
-    return Reconciler(_db(), __context__, cachedir=__opts__["cachedir"])
+    timeout = __salt__["config.get"]("saltmesh:lock_timeout", hostlock.DEFAULT_TIMEOUT)
+    return Reconciler(
+        _db(), __context__, cachedir=__opts__["cachedir"], lock_timeout=float(timeout)
+    )
 
 
 def _call(fn, *args, **kwargs):

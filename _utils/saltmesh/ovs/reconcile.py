@@ -42,13 +42,21 @@ class Reconciler:
     """Plans and writes for ``db``, with the snapshot cached in ``store`` (``__context__``).
 
     ``cachedir``: the minion's, whose host lock every write holds (``None``: no lock, for tests
-    of the core).
+    of the core); ``lock_timeout``: seconds to wait for it (minion option
+    ``saltmesh:lock_timeout``).
     """
 
-    def __init__(self, db: Ovsdb, store: MutableMapping[str, Any], cachedir: str | None = None):
+    def __init__(
+        self,
+        db: Ovsdb,
+        store: MutableMapping[str, Any],
+        cachedir: str | None = None,
+        lock_timeout: float | None = hostlock.DEFAULT_TIMEOUT,
+    ):
         self.db = db
         self.cache = SnapshotCache(store, db)
         self.cachedir = cachedir
+        self.lock_timeout = lock_timeout
 
     def apply(
         self,
@@ -105,7 +113,7 @@ class Reconciler:
         which a transaction changes all at once, so it cannot see half a change)."""
         if self.cachedir is None or test:
             return contextlib.nullcontext()
-        return hostlock.held(self.cachedir)
+        return hostlock.held(self.cachedir, timeout=self.lock_timeout)
 
     def ensure_port(
         self,

@@ -240,6 +240,16 @@ def test_a_write_waits_for_another_holder_of_the_host_lock(tmp_path):
 
 
 @pytest.mark.reliability
+def test_a_write_gives_up_after_the_lock_timeout(tmp_path):
+    lock = hostlock.path(str(tmp_path))
+    rec = Reconciler(FakeDb(), {}, cachedir=str(tmp_path), lock_timeout=0.3)
+    # another holder (flock: per open file, so per holder)
+    with fileio.locked(lock), pytest.raises(fileio.LockTimeout, match="host.lock"):
+        rec.ensure_port("gre-0a000002", "br0", "gre", **GRE_FIELDS)
+    assert rec.db.reads == 0 and rec.db.written == []
+
+
+@pytest.mark.reliability
 def test_a_port_without_type_keeps_its_type():
     internal = (
         Port(name="p1", uuid="u", bridge="br0", interfaces=("p1",)),

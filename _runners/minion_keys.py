@@ -91,7 +91,7 @@ def accept(host=None, keys=None):
         ``{minion id: public key (PEM)}``.
 
     Returns ``{accepted: [...], current: [...], refused: {id: reason}}``; any refusal makes the
-    job fail (exit code 1).
+    job fail (``retcode: 1``, exit code 1).
 
     CLI Example:
 
@@ -112,6 +112,7 @@ def accept(host=None, keys=None):
     for mid, why in sorted(plan.refused.items()):
         log.warning("minion_keys: refused the key of %s announced by %s: %s", mid, host, why)
     out = plan.summary()
-    if plan.refused:
+    if plan.refused:  # salt-run exits 1, as for the one-line errors of saltmesh.boundary
         __context__["retcode"] = 1
+        out["retcode"] = 1
     return out

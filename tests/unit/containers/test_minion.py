@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+import yaml
 
 from saltmesh import inventory
 from saltmesh.containers import minion, minion_keys, placed
 from saltmesh.errors import PillarError
 from saltmesh.inventory.model import MinionSpec
+from saltmesh.nagios import settings
 from tests.unit.containers.fakes import IMAGE, FakeEngine
 
 REF = "local/minion:1"
@@ -201,3 +204,16 @@ def test_what_the_master_already_holds(known, outcome):
     assert summary[outcome] == ["web01"], plan
     if known == ("accepted", OTHER):
         assert "salt-key -d web01" in plan.refused["web01"]
+
+
+def test_the_pillar_example_of_a_minion_container_parses():
+    root = Path(__file__).resolve().parents[3] / "pillar.example"
+    data = {name: yaml.safe_load((root / f"{name}.sls").read_text()) for name in
+            ("servers", "minions", "nagios", "minion_nrpe")}  # fmt: skip
+    merged = {"servers": {**data["servers"]["servers"], **data["minions"]["servers"]}}
+    mon01 = inventory.parse(merged).servers["mon01"]
+    assert mon01.container.minion == MinionSpec("10.0.0.2", None, "mon01")
+    nagios = {**data["nagios"]["saltmesh"]["nagios"]}
+    nagios["nrpe"] = {**nagios["nrpe"], **data["minion_nrpe"]["saltmesh"]["nagios"]["nrpe"]}
+    parsed = settings.parse_settings({"saltmesh": {"nagios": nagios}})
+    assert parsed.nrpe.reload == "signal" and parsed.nrpe.pid_file == "/run/nagios/nrpe.pid"

@@ -8,10 +8,25 @@ The small API the demo uses:
   master listening there is reachable from containers on the default network;
 * :func:`minion_server` is the ``servers`` entry of a container that is a minion;
 * :func:`nrpe_settings` is the ``saltmesh:nagios`` pillar that fits the image's NRPE (no
-  systemd: reload by SIGHUP to the pid in Debian's pid file).
+  systemd: reload by SIGHUP to the pid in Debian's pid file);
+* :func:`master_config` is a master that containers reach (on :func:`docker_gateway`), with
+  ``auto_accept`` off and the reactor of ``salt://reactor/minion_keys.sls`` (:data:`REACTOR`),
+  so that the key a docker host made for the container is accepted without ``salt-key``
+  (then ``salt-run saltutil.sync_all`` for the ``minion_keys`` runner);
+* :class:`KeyEvents` is an auth callback for salt-factories that accepts only the minions it
+  is told to (the harness's own) and records every other key event.
 
-The master must run the reactor of ``salt://reactor/minion_keys.sls`` (:data:`REACTOR`) so
-that the key a docker host made for the container is accepted without ``salt-key``.
+E.g., with salt-factories::
+
+    events = KeyEvents()
+    master = salt_factories.salt_master_daemon(
+        "m", overrides=master_config(file_roots, pillar_root), on_auth_event_callback=events)
+    # start it, salt-run saltutil.sync_all; a docker host minion with
+    # overrides={"master": docker_gateway(), ...} accepted through events.accept_only;
+    # pillar: servers = {host: {..., minion_id: <its id>},
+    #                    "mon01": minion_server(host, docker_gateway(), image(),
+    #                                           master.config["ret_port"])}
+    # salt <host> state.sls containers; wait for mon01 to answer test.ping
 """
 
 from __future__ import annotations
@@ -89,6 +104,38 @@ def nrpe_settings(nagios_servers: list[str], commands: dict[str, str] | None = N
         "servers": nagios_servers,
         "nrpe": {"reload": "signal", "commands": commands or {}},
     }
+
+
+def master_config(file_roots: list[str], pillar_root: str) -> dict:
+    """Master overrides: listening on :func:`docker_gateway`, no auto_accept, the reactor."""
+    return {
+        "interface": docker_gateway(),
+        "file_roots": {"base": list(file_roots)},
+        "pillar_roots": {"base": [pillar_root]},
+        "runner_dirs": [],
+        "fileserver_followsymlinks": True,
+        "auto_accept": False,
+        "open_mode": False,
+        "reactor": REACTOR,
+    }
+
+
+class KeyEvents:
+    """A salt-factories ``on_auth_event_callback``: accepts the pending keys of
+    ``accept_only`` (the harness's own minions) with ``salt-key``, records every event."""
+
+    def __init__(self) -> None:
+        self.accept_only: set[str] = set()
+        self.seen: list[dict] = []
+        self.accepted_by_hand: list[str] = []
+
+    def __call__(self, master, payload: dict) -> None:
+        self.seen.append(dict(payload))
+        if payload.get("act") == "pend" and payload.get("id") in self.accept_only:
+            ret = master.salt_key_cli().run("--yes", "--accept", payload["id"])
+            if ret.returncode != 0:
+                raise RuntimeError(f"salt-key --accept {payload['id']}: {ret}")
+            self.accepted_by_hand.append(payload["id"])
 
 
 def container_ip(name: str) -> str:

@@ -36,25 +36,9 @@ def minion_image():
     return mi.image()
 
 
-class KeyEvents:
-    """The master's auth callback: accepts the harness's docker host minion, records the rest."""
-
-    def __init__(self) -> None:
-        self.accept_only: set[str] = set()
-        self.seen: list[dict] = []
-        self.accepted_by_hand: list[str] = []
-
-    def __call__(self, master, payload: dict) -> None:
-        self.seen.append(dict(payload))
-        if payload.get("act") == "pend" and payload.get("id") in self.accept_only:
-            ret = master.salt_key_cli().run("--yes", "--accept", payload["id"])
-            assert ret.returncode == 0, ret
-            self.accepted_by_hand.append(payload["id"])
-
-
 @pytest.fixture(scope="module")
-def key_events() -> KeyEvents:
-    return KeyEvents()
+def key_events() -> mi.KeyEvents:
+    return mi.KeyEvents()
 
 
 @pytest.fixture(scope="module")
@@ -62,16 +46,7 @@ def minion_master(salt_factories, state_tree, tmp_path_factory, key_events, dock
     pillar_root = tmp_path_factory.mktemp("minion-pillar")
     (pillar_root / "top.sls").write_text("base:\n  '*':\n    - saltmesh_test\n")
     (pillar_root / "saltmesh_test.sls").write_text("{}\n")
-    config = {
-        "interface": mi.docker_gateway(),
-        "file_roots": {"base": [str(REPO / "salt"), str(state_tree)]},
-        "pillar_roots": {"base": [str(pillar_root)]},
-        "runner_dirs": [],
-        "fileserver_followsymlinks": True,
-        "auto_accept": False,
-        "open_mode": False,
-        "reactor": mi.REACTOR,
-    }
+    config = mi.master_config([str(REPO / "salt"), str(state_tree)], str(pillar_root))
     factory = salt_factories.salt_master_daemon(
         "smtmin-master-" + uuid.uuid4().hex[:6],
         overrides=config,

@@ -10,7 +10,7 @@ PYTEST_FLAGS ?=
 APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-nrpe-plugin \
 	monitoring-plugins ethtool nftables iproute2 busybox-static graphviz procps mmdebstrap vagrant
 
-.PHONY: test test-3008 test-3007 demo system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers graph-examples clean
+.PHONY: test test-3008 test-3007 demo minion-image system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers graph-examples clean
 
 # `make test` is strict: a skipped integration test fails it (a missing daemon proves nothing).
 test: export SALTMESH_NO_SKIP = 1
@@ -28,6 +28,10 @@ test-3007: system venv-3007 daemons
 
 demo: system venv daemons
 	$(VENV)/bin/pytest demo -s -q -p no:cacheprovider
+
+# saltmesh/minion:$(SALT_VERSION), the image of containers that are minions (README); cached.
+minion-image: system venv daemons
+	$(VENV)/bin/python scripts/build-minion-image --salt $(SALT_VERSION)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,7 @@ Minion options (all optional):
       ovsdb: unix:/var/run/openvswitch/db.sock  # OVSDB of this host (default socket)
       netns: hostA                              # netns where ovs-vswitchd runs (default: root)
       lock_timeout: 300                         # seconds to wait for the host lock
+      minion_dir: /var/lib/saltmesh/minions     # config and keys of minion containers
 
 Every function answers cleanly: a failure is a ``CommandExecutionError`` with one line naming
 the culprit (the states turn it into ``result: False``), never a traceback. Every function that
@@ -32,7 +33,7 @@ import logging
 from salt.exceptions import CommandExecutionError
 
 from saltmesh import hostlock, inventory
-from saltmesh.containers import attach, engine, images, labels, placed, ports, reconcile
+from saltmesh.containers import attach, engine, images, labels, minion, placed, ports, reconcile
 from saltmesh.errors import PillarError, SaltmeshError
 from saltmesh.inventory.containers import container_name_problem
 
@@ -166,6 +167,10 @@ def ensure_running(name, spec, host=None, test=False, ovsdb=None, netns=None):
     except PillarError as err:
         wrong = "; ".join(f"{path}: {msg}" for path, msg in err.problems)
         raise CommandExecutionError(f"invalid arguments: {wrong}") from None
+    if container.minion is not None:
+        raise CommandExecutionError(
+            "minion: only containers declared in the servers pillar (container.placed) are minions"
+        )
     attacher = _attacher(ovsdb, netns) if container.networks else None
     return _run(
         lambda client: reconcile.ensure_running(
@@ -225,7 +230,10 @@ def ensure_placed(host=None, test=False, ovsdb=None, netns=None, prune_only=Fals
     """
     Run exactly the containers whose ``parents`` is this docker host (from the ``servers``
     pillar), attached to OVS; prune managed containers no longer declared here (as
-    ``saltmesh:containers:prune`` says) and OVS ports of containers gone.
+    ``saltmesh:containers:prune`` says) and OVS ports of containers gone. A container with
+    ``container:minion`` first gets its minion config and key pair under the minion option
+    ``saltmesh:minion_dir`` (mounted read-only into it), and its public key is announced to the
+    master (event ``saltmesh/containers/minion-keys``) before it starts.
 
     host
         Docker host name in the ``servers`` pillar (default: the entry whose ``minion_id`` is
@@ -246,12 +254,26 @@ def ensure_placed(host=None, test=False, ovsdb=None, netns=None, prune_only=Fals
         return {**placed.not_a_host(minion_id).as_dict(), "api_requests": 0}
     attacher = _attacher(ovsdb, netns) if attach.have_ovs() else None
     moved = placed.elsewhere(inv, host)
+    minion_dir = _opt("minion_dir") or minion.MINION_DIR
     return _run(
         lambda client: placed.ensure_placed(
-            client, containers, host, test, attacher, inv.containers, moved, bool(prune_only)
+            client, containers, host, test, attacher, inv.containers, moved, bool(prune_only),
+            minion_dir, lambda keys: _announce(host, keys),
         ),
         test,
-    )
+    )  # fmt: skip
+
+
+def _announce(host, keys):
+    """Tell the master the public keys of this host's minion containers (its reactor runs
+    ``minion_keys.accept``). A master that cannot be told is logged, not a failure: the keys
+    are announced again on the next run."""
+    try:
+        sent = __salt__["event.send"](minion.KEYS_EVENT, {"host": host, "keys": keys})
+    except Exception as err:  # masterless, or the master is down: the run goes on
+        sent = f"{type(err).__name__}: {err}"
+    if sent is not True:
+        log.warning("saltmesh_docker: could not announce minion keys to the master: %s", sent)
 
 
 def ensure_image(

@@ -40,6 +40,7 @@ SECTIONS = {
     "servers:<name>": servers._SERVER_KEYS,
     "servers:<name>:container": model.CONTAINER_KEYS,
     "servers:<name>:container:networks:<i>": inv_containers._NETWORK_KEYS,
+    "servers:<name>:container:minion": inv_containers._MINION_KEYS,
     "saltmesh:mesh": mesh_settings._MESH_KEYS,
     "saltmesh:containers": inv_containers._SETTINGS_KEYS,
     "saltmesh:nagios": settings._SETTINGS_KEYS,

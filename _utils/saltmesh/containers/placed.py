@@ -6,9 +6,10 @@ per distinct image, one OVS snapshot. Every read and check happens before the fi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from saltmesh.containers import minion
 from saltmesh.containers.engine import Engine
 from saltmesh.containers.labels import is_managed, strays, summary_name
 from saltmesh.containers.outcome import Outcome
@@ -117,6 +118,8 @@ def ensure_placed(
     settings: ContainerSettings | None = None,
     moved: Mapping[str, str] | None = None,
     prune_only: bool = False,
+    minion_dir: str = minion.MINION_DIR,
+    announce: Callable[[dict[str, str]], None] | None = None,
 ) -> Outcome:
     """Run exactly ``containers`` (name -> spec) on docker host ``host``.
 
@@ -124,7 +127,10 @@ def ensure_placed(
     say (:mod:`~saltmesh.containers.prune`; ``moved``: those declared on another host, by
     name), and so are OVS ports of containers neither declared nor left running here.
     ``prune_only``: only prune; declared containers are neither created nor changed (the first
-    phase of a move, see ``salt/orch/placement.sls``).
+    phase of a move, see ``salt/orch/placement.sls``). Minion containers (``container:minion``)
+    get their config and key pair under ``minion_dir`` first (:mod:`~saltmesh.containers.minion`);
+    then ``announce`` gets their public keys (``{minion id: key}``) before any container starts
+    (not in test mode).
     """
     settings = settings or ContainerSettings()
     moved = dict(moved or {})
@@ -138,10 +144,15 @@ def ensure_placed(
 
     failures: list[str] = []
     if not prune_only:
-        found = engine.inspect_containers([n for n in sorted(containers) if n in listing])
-        for image in sorted({spec.image for spec in containers.values()}):
+        ready = minion.prepare(containers, minion_dir, host, test)
+        failures.extend(ready.failures)
+        out.changes.update(ready.changes)
+        if ready.keys and announce is not None and not test:
+            announce(ready.keys)
+        found = engine.inspect_containers([n for n in sorted(ready.specs) if n in listing])
+        for image in sorted({spec.image for spec in ready.specs.values()}):
             engine.inspect_image(image)  # cached for ensure_running
-        for name, spec in sorted(containers.items()):
+        for name, spec in sorted(ready.specs.items()):
             try:
                 one = ensure_running(engine, name, spec, host, test, found.get(name), attacher)
             except SaltmeshError as err:
@@ -150,7 +161,7 @@ def ensure_placed(
             if not one.result:
                 failures.append(one.comment)
             if one.changes:
-                out.changes[name] = one.changes
+                out.changes[name] = {**out.changes.get(name, {}), **one.changes}
     spared = recovering(listing, containers)
     plan = plan_prune(
         [n for n in strays(listing, containers, host) if n not in spared], moved, settings

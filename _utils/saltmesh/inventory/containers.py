@@ -7,13 +7,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from saltmesh.constants import ASIDE_SUFFIX, IFNAMSIZ
+from saltmesh.constants import ASIDE_SUFFIX, IFNAMSIZ, MINION_MOUNTS
 from saltmesh.errors import PillarError
 from saltmesh.inventory.model import (
     CONTAINER_KEYS,
     PRUNE_MODES,
     ContainerSettings,
     ContainerSpec,
+    MinionSpec,
     NetworkAttachment,
     as_ip,
 )
@@ -47,6 +48,10 @@ _CONTAINER_HOSTNAME_RE = re.compile(
     r"^(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
 )
 _SETTINGS_KEYS = ("prune", "prune_max")
+_MINION_KEYS = ("master", "master_port")
+_MASTER_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 def container_name_problem(name: Any) -> str | None:
@@ -244,6 +249,27 @@ def _cpus(r: Reader, data: Mapping[str, Any], path: str) -> float | None:
     return float(cpus)
 
 
+def _minion(r: Reader, data: Mapping[str, Any], path: str) -> MinionSpec | None:
+    """``container:minion``: the master this container's salt-minion talks to."""
+    if data.get("minion") is None:
+        return None
+    path = f"{path}:minion"
+    raw = r.mapping(data["minion"], path)
+    if raw is None:
+        return None
+    r.keys(raw, _MINION_KEYS, path)
+    master = r.string(raw, "master", path)
+    if not master:
+        r.bad(f"{path}:master", "is required (the master's address, as the container reaches it)")
+        return None
+    if as_ip(master) is None and (
+        not _MASTER_RE.match(master) or master.replace(".", "").isdigit()
+    ):
+        r.bad(f"{path}:master", f"{master!r} is neither an IP address nor a host name")
+        return None
+    return MinionSpec(master=master, master_port=r.integer(raw, "master_port", path, 1, 65535))
+
+
 def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
     data = r.mapping(raw, path)
     if data is None:
@@ -264,6 +290,11 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
         if net.interface in seen_if:
             r.bad(f"{path}:networks:{i}:interface", f"{net.interface!r} is used twice")
         seen_if.add(net.interface)
+    minion = _minion(r, data, path)
+    for i, volume in enumerate(data.get("volumes") or [] if minion else []):
+        parts = str(volume).split(":")
+        if len(parts) > 1 and parts[1].rstrip("/") in MINION_MOUNTS:
+            r.bad(f"{path}:volumes:{i}", f"{parts[1]} is where saltmesh mounts the minion's own")
     workdir = r.string(data, "workdir", path)
     if workdir is not None and not workdir.startswith("/"):
         r.bad(f"{path}:workdir", f"{workdir!r} must be an absolute path")
@@ -283,6 +314,7 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
         memory=_memory(r, data.get("memory"), f"{path}:memory"),
         cpus=_cpus(r, data, path),
         networks=tuple(networks),
+        minion=minion,
     )
 
 

@@ -32,6 +32,18 @@ class NetworkAttachment:
 
 
 @dataclass(frozen=True)
+class MinionSpec:
+    """``container:minion``: the container runs a salt-minion of ``master``.
+
+    ``id`` is the server's ``minion_id`` (default: its name), filled in by the servers parser.
+    """
+
+    master: str
+    master_port: int | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     image: str
     command: tuple[str, ...] | None = None
@@ -47,6 +59,7 @@ class ContainerSpec:
     memory: int | None = None
     cpus: float | None = None
     networks: tuple[NetworkAttachment, ...] = ()
+    minion: MinionSpec | None = None
 
 
 CONTAINER_KEYS = tuple(f.name for f in fields(ContainerSpec))  # the pillar keys of a spec

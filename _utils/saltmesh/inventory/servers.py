@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -78,6 +79,11 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
     elif "container" in data:
         r.bad(f"{path}:container", "only servers with node_type: container take a container spec")
     minion_id = r.string(data, "minion_id", path, name)
+    if container is not None and container.minion is not None:
+        if not NAME_RE.match(minion_id or ""):
+            r.bad(f"{path}:minion_id", f"{minion_id!r} is not a valid minion id for a container")
+        minion = dataclasses.replace(container.minion, id=minion_id or name)
+        container = dataclasses.replace(container, minion=minion)
     return Server(
         name=name,
         node_type=node_type,

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -159,13 +159,6 @@ class Container:
     ip: str
 
 
-@dataclass
-class Lane:
-    """What a running demo owns, for the cleanup."""
-
-    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-
-
 def indent(text: str, by: str = "    ") -> str:
     return textwrap.indent(text.rstrip(), by)
 
@@ -228,7 +221,8 @@ class Day:
         self.dir = Path("/tmp") / self.tag
         self.svg = svg or self.dir / "mesh.svg"
         self.image = f"{self.tag}/busybox:latest"
-        self.lane = Lane()
+        self.stack = contextlib.ExitStack()  # what this demo created, undone in reverse
+        self.pillar_dir = self.dir / "pillar"
         self.lab: Lab | None = None
         self.master: Master | None = None
         self.minions: dict = {}
@@ -253,11 +247,11 @@ class Day:
 
     def close(self) -> None:
         if self.keep:
-            self.lane.stack.pop_all()
+            self.stack.pop_all()
             if self.events is not None:
                 self.events.stop()
             return
-        self.lane.stack.close()
+        self.stack.close()
 
     def host(self, name: str) -> Host:
         assert self.lab is not None
@@ -268,10 +262,6 @@ class Day:
         self.say(indent(f"$ {command}"))
         if output.strip():
             self.say(indent(output if full else abridge(output), "      "))
-
-    def salt_cli(self, *args: str) -> str:
-        assert self.master is not None
-        return self.master.salt(*args).stdout
 
     def placed(self) -> dict[str, str]:
         """Where each container really runs: the docker host whose OVS has its port, with the
@@ -342,7 +332,7 @@ class Day:
             if found:
                 raise DemoError(f"containers placed on {h} exist already: make demo-clean")
 
-        stack = self.lane.stack
+        stack = self.stack
         self.dir.mkdir(mode=0o755)
         stack.callback(shutil.rmtree, self.dir, ignore_errors=True)
         (self.dir / "day.json").write_text(json.dumps({"tag": self.tag, "image": self.image}))
@@ -370,7 +360,6 @@ class Day:
         tree.mkdir()
         for name in ("_modules", "_states", "_runners", "_returners", "_engines", "_utils"):
             (tree / name).symlink_to(REPO / name)
-        self.pillar_dir = self.dir / "pillar"
         self.pillar_dir.mkdir()
         (self.pillar_dir / "top.sls").write_text("base: {}\n")
         self.master = Master(

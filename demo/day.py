@@ -22,17 +22,17 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from demo.monitor import STATES, NamespacedNagios, Webhook
-from demo.saltd import EventWatch, Master, wait_for
+from demo.saltd import EventWatch, Master, stop_all, wait_for
 from tests.support import docker as dk
 from tests.support.lab import UNDERLAY_MTU, Host, Lab
 from tests.support.net import received
@@ -340,12 +340,19 @@ class Day:
 
         dk.import_image(dk.rootfs_tar(self.dir / "rootfs.tar"), self.image)
         stack.callback(dk.docker, "rmi", "-f", self.image, check=False)
-        stack.callback(self._remove_containers)
+        self.line("image", f"{self.image} (docker import of busybox-static; no registry)")
 
         ips = [pillar[h]["address"] for h in DOCKER_HOSTS] + [NEWCOMER_IP]
         self.lab = Lab(self.tag, self.dir / "lab", 4, names=[*DOCKER_HOSTS, NEWCOMER], ips=ips)
         stack.callback(self.lab.stop)
+        stack.callback(self._stop_ovs)
+        stack.callback(self._remove_containers)  # first: their ports go before the daemons
         self.lab.start(len(DOCKER_HOSTS))
+        self.line(
+            "docker01..03",
+            f"network namespaces {self.tag}-h1..3 on one underlay switch (10.0.0.0/24), each "
+            "with its own\novsdb-server + ovs-vswitchd (userspace datapath)",
+        )
         self._nagios_netns(pillar[NAGIOS_ID]["address"])
         stack.callback(subprocess.run, ["ip", "netns", "del", self.nagios_ns], check=False)
 
@@ -353,6 +360,11 @@ class Day:
         stack.callback(self.webhook.stop)
         self.nagios = NamespacedNagios(self.dir / "nagios", self.nagios_ns).start()
         stack.callback(self.nagios.stop)
+        self.line(
+            "nagios01",
+            f"namespace {self.nagios_ns}, 10.0.0.5 on the underlay: nagios4 ({self.nagios.root})"
+            f"\nand the Slack stand-in {self.webhook.url}",
+        )
 
         # the master: the SLS tree and the _* folders (symlinks, as a user sets file_roots up),
         # the reactor of salt/reactor/mesh_join.sls, a pillar that names nobody yet
@@ -372,11 +384,17 @@ class Day:
                 "reactor": [REACTOR],
             },
         )
-        stack.callback(self.master.daemon.stop, 10)
+        stack.callback(self._stop_salt)
         self.master.start()
         self.master.run("saltutil.sync_all")  # the runners (mesh, placement) and the core
         self.events = EventWatch(self.master)
         stack.callback(self.events.stop)
+        self.line(
+            "master",
+            f"salt-master {self._salt_version()} on 127.0.0.1 (SALT_CONFIG_DIR="
+            f"{self.master.config_dir}),\nreactor salt/minion/*/start -> "
+            "salt://reactor/mesh_join.sls; salt-run saltutil.sync_all",
+        )
 
         ids = [*DOCKER_HOSTS, NAGIOS_ID]
         for h in self.lab.hosts:
@@ -388,34 +406,33 @@ class Day:
         self.minions[NAGIOS_ID] = self.master.minion(
             NAGIOS_ID, self.dir / "minions" / NAGIOS_ID, {}
         )
-        stack.callback(self._stop_minions)
         for mid in ids:
             self.minions[mid].start()
         self.master.wait_minions(ids)
         # each start went through the reactor: mesh.join, skipped (no docker host in pillar yet)
         joins = wait_for(lambda: self._join_runs(ids), 120, "the reactor's mesh.join runs")
         skipped = sorted(m for m, r in joins.items() if "skipped" in r)
+        self.line(
+            "minions",
+            f"{', '.join(ids)} started before the pillar named them:\n"
+            f"the reactor's mesh.join skipped {', '.join(skipped) or 'none'}",
+        )
 
         self._write_pillar(pillar)
-        synced = self.master.salt_json("*", "saltutil.sync_all")
-        assert sorted(synced) == sorted(ids), synced
-
-        self.say(
-            indent(
-                f"""\
-master     salt-master {self._salt_version()} on 127.0.0.1 (config {self.master.config_dir}),
-           reactor salt/minion/*/start -> salt://reactor/mesh_join.sls
-docker01..03  network namespaces {self.tag}-h1..3 on one underlay switch (10.0.0.0/24),
-           each with its own ovsdb-server + ovs-vswitchd (userspace datapath) and salt-minion
-nagios01   salt-minion; nagios4 {self.nagios.root} running in namespace {self.nagios_ns}
-           (10.0.0.5 on the underlay); Slack stand-in {self.webhook.url} beside it
-image      {self.image} (docker import of busybox-static; no registry)
-pillar     pillar.example/ as shipped + demo.sls ({self.pillar_dir}/demo.sls):
-           userspace datapath, lab MTU, the image, nagios01's private paths, heal every {self.heal_seconds} s
-minions    started before the pillar named them: the reactor's mesh.join skipped {", ".join(skipped)}
-synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sync_all ({len(synced)} minions)"""
-            )
+        self.line(
+            "pillar",
+            f"pillar.example/ as shipped + {self.pillar_dir}/demo.sls: userspace datapath,\n"
+            f"lab MTU, the image, nagios01's private paths, heal every {self.heal_seconds} s",
         )
+        synced = self.master.salt_json("*", "saltutil.sync_all")
+        if sorted(synced) != sorted(ids):
+            raise DemoError(f"saltutil.sync_all answered for {sorted(synced)}, not {ids}")
+        self.line("synced", f"salt '*' saltutil.sync_all ({len(synced)} minions)")
+
+    def line(self, label: str, text: str) -> None:
+        """One line of the setup, as it is done."""
+        first, *rest = text.splitlines()
+        self.say(indent("\n".join([f"{label:<13}{first}", *(f"{'':<13}{r}" for r in rest)])))
 
     def _salt_version(self) -> str:
         assert self.master is not None
@@ -529,9 +546,17 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
             if info and info["Config"]["Image"] == self.image:
                 dk.docker("rm", "-f", name, check=False)
 
-    def _stop_minions(self) -> None:
-        with ThreadPoolExecutor(len(self.minions)) as pool:
-            list(pool.map(lambda m: m.stop(5), self.minions.values()))
+    def _stop_ovs(self) -> None:
+        assert self.lab is not None
+        threads = [threading.Thread(target=h.ovs.stop) for h in self.lab.hosts]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def _stop_salt(self) -> None:
+        assert self.master is not None
+        stop_all([*self.minions.values(), self.master.daemon], timeout=3)
 
     # ------------------------------------------------------------------ step 1
 
@@ -570,6 +595,7 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
 
     def _highstate(self, *, show_states: bool) -> dict[str, dict]:
         assert self.master is not None
+        self.say(indent("$ salt '*' state.apply queue=True --state-output=terse"))
         proc = self.master.salt(
             "*", "state.apply", "queue=True", "--state-output=terse", "--show-jid", check=False
         )
@@ -577,18 +603,25 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
         jid = re.search(r"^jid: (\d+)", text, re.M)
         if not jid:
             raise DemoError(f"salt '*' state.apply printed no jid:\n{text}{proc.stderr}")
-        shown = []
+        blocks: dict[str, list[str]] = {}  # abridged: Started and totals cut, by minion
+        minion = ""
         for line in text.splitlines():
-            if line.startswith("jid:") or set(line.strip()) <= {"-"}:
-                continue
-            if line.strip().startswith("Name:"):
-                if show_states:
-                    shown.append(re.sub(r" - Started: \S+", "", line))
-            elif re.match(r"^(Summary for|Succeeded|Failed|\S+:$)", line):
-                shown.append(line)
-        self.shown(
-            "salt '*' state.apply queue=True --state-output=terse", "\n".join(shown), full=True
-        )
+            if re.match(r"^\S+:$", line) and not line.startswith("jid"):
+                minion = line[:-1]
+                blocks[minion] = []
+            elif line.strip().startswith("Name:") and show_states:
+                blocks.setdefault(minion, []).append(re.sub(r" - Started: \S+", "", line))
+            elif line.startswith(("Succeeded:", "Failed:")):
+                summary = blocks.setdefault(f"{minion} summary", [])
+                summary.append(" ".join(line.split()))
+        shown = []
+        for minion in sorted(m for m in blocks if not m.endswith(" summary")):
+            summary = ", ".join(blocks.get(f"{minion} summary", []))
+            if show_states:
+                shown += [f"{minion}:", *blocks[minion], f"  Summary for {minion}: {summary}"]
+            else:
+                shown.append(f"Summary for {minion}: {summary}")
+        self.say(indent("\n".join(shown), "      "))
         data = json.loads(self.master.run("jobs.lookup_jid", jid.group(1), "--out=json").stdout)
         facts = {}
         for minion, states in sorted(data.items()):
@@ -636,11 +669,29 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
                 p = next((p for p in pings if p.source == a and p.target == b), None)
                 cell = "-" if p is None else f"{p.received}/{p.sent} {'ok' if p.ok else 'FAIL'}"
                 cells.append(cell.ljust(width))
-            rows.append(label(a).ljust(width) + "  " + "  ".join(cells))
+            rows.append((label(a).ljust(width) + "  " + "  ".join(cells)).rstrip())
         self.say(indent("ping -c 3 from each container's network namespace (replies/sent):"))
         self.say(indent("\n".join(rows), "      "))
         self.say(indent("each ping crosses one VXLAN tunnel between two docker hosts' br-mesh"))
+        for source in sorted({p.source for p in pings if not p.ok}):
+            self.say(indent(f"{source} did not get its replies; what its side sees:"))
+            self.say(indent(self.diagnose(source, placed.get(source)), "      "))
         return MatrixFacts(pings, placed)
+
+    def diagnose(self, container: str, host: str | None) -> str:
+        """A failed ping's evidence: the container's neighbours, its host's MAC table."""
+        info = dk.inspect(container) or {}
+        pid = info.get("State", {}).get("Pid") or 0
+        out = [f"{container}: {info.get('State', {}).get('Status', 'no such container')}"]
+        if pid:
+            neigh = dk.netns_exec(pid, "ip", "neigh", check=False).stdout.strip()
+            out.append(f"ip neigh: {neigh or '(empty)'}")
+        if host:
+            h = self.host(host)
+            out.append(f"{host} fdb/show {BRIDGE}:\n{h.ovs.appctl('fdb/show', BRIDGE).rstrip()}")
+            ports = {r["name"]: r.get("ofport") for r in h.ovs.table("Interface", "name", "ofport")}
+            out.append(f"{host} ports: {ports}")
+        return "\n".join(out)
 
     # ------------------------------------------------------------------ step 4
 
@@ -696,6 +747,12 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
             )
         )
         self.say(indent(self._view_lines(views, placed), "      "))
+        if "localhost" in views:
+            self.say(
+                indent(
+                    "localhost is Debian's localhost.cfg (nagios4's own machine); the rest is the pillar"
+                )
+            )
         return NagiosFacts(views, placed)
 
     # ------------------------------------------------------------------ step 5
@@ -709,17 +766,19 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
         self.shown(f"salt {host} schedule.disable")
         self._heal([host], enable=False)
         self.shown(f"docker stop {name}", dk.docker("stop", "-t", "2", name))
+        t0 = time.monotonic()
+
+        def at(text: str) -> None:
+            self.say(indent(f"{time.monotonic() - t0:5.1f} s  {text}"))
+
         since = self.nagios.force_checks([name])
-        self.nagios.wait_checked([name], since)
+        at(f"Nagios is asked for a check of {name} now (SCHEDULE_FORCED_HOST_CHECK)")
         down = self._wait_state(name, "DOWN", since)
         if down.state != "DOWN":
             raise DemoError(f"Nagios still says {name} is {down.state}: {down.output}")
-        self.say(
-            indent(
-                f"Nagios: {name} {down.state} ({'hard' if down.hard else 'soft'}): {down.output}"
-            )
-        )
+        at(f"Nagios: {name} {down.state} ({'hard' if down.hard else 'soft'}): {down.output}")
         problem = self.webhook.wait_for(lambda p: self._about(p, name, "PROBLEM"))
+        at("the webhook receiver got:")
         self._show_post(problem)
 
         self.shown(f"salt {host} schedule.enable")
@@ -727,13 +786,12 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
         self._heal([host], enable=True)
         wait_for(lambda: self.placed().get(name) == host, 120, f"{name} to run again", step=0.5)
         back = time.monotonic() - t0
-        self.say(
-            indent(f"the scheduled highstate started {name} again {back:.1f} s after the resume")
-        )
+        at(f"the scheduled highstate started {name} again (on {host}'s {BRIDGE})")
         since = self.nagios.force_checks([name])
         up = self._wait_state(name, "UP", since)
-        self.say(indent(f"Nagios: {name} {up.state}: {up.output}"))
+        at(f"Nagios: {name} {up.state}: {up.output}")
         recovery = self.webhook.wait_for(lambda p: self._about(p, name, "RECOVERY"))
+        at("the webhook receiver got:")
         self._show_post(recovery)
         return StopFacts(name, host, down, problem, back, up, recovery)
 
@@ -766,8 +824,7 @@ synced     salt-run saltutil.sync_all (before the minions); salt '*' saltutil.sy
             lines.append(f"attachment ({att.get('color')}): {att.get('title')}")
             if att.get("text"):
                 lines.append(f"  {att['text']}")
-        self.say(indent("the webhook receiver got:"))
-        self.say(indent("\n".join(lines), "      "))
+        self.say(indent("\n".join(lines), "             "))
 
     # ------------------------------------------------------------------ step 6
 

@@ -80,16 +80,23 @@ class Daemon:
         return True
 
     def stop(self, timeout: float = 20) -> None:
-        if self.pid is None:
-            return
+        stop_all([self], timeout)
+
+
+def stop_all(daemons: list[Daemon], timeout: float = 5) -> None:
+    """SIGTERM to every daemon's group at once; SIGKILL to what is left after ``timeout``."""
+    groups = [d.pid for d in daemons if d.pid is not None]
+    for pid in groups:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.alive():
-            time.sleep(0.1)
+            os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(d.alive() for d in daemons):
+        time.sleep(0.1)
+    for pid in groups:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
-        self.pid = None
+            os.killpg(pid, signal.SIGKILL)
+    for d in daemons:
+        d.pid = None
 
 
 class Master:

@@ -861,6 +861,12 @@ class Day:
                     )
                 )
             time.sleep(0.5)
+        if len(seen) == 2:
+            self.say(
+                indent(
+                    f"both repaired {max(seen.values()):.1f} s after the drift, no command typed"
+                )
+            )
         after = tunnel_ports(h).get(port, {})
         attached = self.placed().get(container)
         source = next(n for n, p in self.placed().items() if p == host)

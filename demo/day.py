@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,17 +193,34 @@ def tunnel_ports(h: Host) -> dict[str, dict]:
     return out
 
 
-def ping_from(container: str, target: str, address: str, count: int = 3) -> Ping:
+def ping_from(container: str, target: str, address: str, count: int = 3, wait: int = 2) -> Ping:
     """``ping`` run in ``container``'s network namespace; judged by exit status and replies."""
     info = dk.inspect(container)
     pid = (info or {}).get("State", {}).get("Pid") or 0
     if not pid:
         return Ping(container, target, address, -1, count, 0)
     out = dk.netns_exec(
-        pid, "ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "2", address, check=False
+        pid,
+        "ping",
+        "-n",
+        "-q",
+        "-c",
+        str(count),
+        "-i",
+        "0.2",
+        "-W",
+        str(wait),
+        address,
+        check=False,
     )
     got = received(out.stdout) if "packets transmitted" in out.stdout else 0
     return Ping(container, target, address, out.returncode, count, got)
+
+
+def timed_ping(container: str, target: str, address: str) -> tuple[Ping, float]:
+    """One ping, 1 s timeout; with the time.monotonic() its answer came."""
+    ping = ping_from(container, target, address, count=1, wait=1)
+    return ping, time.monotonic()
 
 
 class Day:
@@ -294,19 +312,30 @@ class Day:
             master.salt_json(target, "schedule.enable", tgt_type="list")
             return
 
-        def paused() -> bool:
+        def idle() -> bool:
             master.salt_json(target, "schedule.disable", tgt_type="list")
-            running = master.salt_json(target, "saltutil.running", tgt_type="list")
+            listed = master.salt_json(target, "schedule.list", "return_yaml=False", tgt_type="list")
             if not all(
+                isinstance(listed.get(h), dict) and listed[h].get("enabled") is False for h in hosts
+            ):
+                return False
+            running = master.salt_json(target, "saltutil.running", tgt_type="list")
+            return all(
                 isinstance(running.get(h), list)
                 and not any(str(j.get("fun", "")).startswith("state.") for j in running[h])
                 for h in hosts
-            ):
-                return False
-            listed = master.salt_json(target, "schedule.list", "return_yaml=False", tgt_type="list")
-            return all(
-                isinstance(listed.get(h), dict) and listed[h].get("enabled") is False for h in hosts
             )
+
+        # A job the scheduler forked just before it was disabled shows in saltutil.running a
+        # moment later: idle twice, 2 s apart, with the scheduler off all along.
+        calm: list[float] = []
+
+        def paused() -> bool:
+            if not idle():
+                calm.clear()
+                return False
+            calm.append(time.monotonic())
+            return calm[-1] - calm[0] >= 2
 
         wait_for(paused, 300, f"the heal schedule of {target} to pause", step=1)
 
@@ -937,13 +966,17 @@ class Day:
                         f"puts a probe there ({PROBE_IP}, docker04 runs no container yet)"
                     )
                 )
-            if probe:
-                for c in sources:
-                    if c not in first and ping_from(c, NEWCOMER, PROBE_IP, count=1).ok:
-                        first[c] = time.monotonic() - t0
+            if probe:  # every container still waiting pings at once, 1 s timeout
+                todo = [c for c in sources if c not in first]
+                with ThreadPoolExecutor(len(todo)) as pool:
+                    got = list(pool.map(lambda c: timed_ping(c, NEWCOMER, PROBE_IP), todo))
+                for c, (ping, done) in zip(todo, got, strict=True):
+                    if ping.ok:
+                        first[c] = done - t0
+                        where = self.placed().get(c)
                         self.say(
                             indent(
-                                f"{first[c]:5.1f} s  {c} ({self.placed().get(c)}) pings {PROBE_IP} on {NEWCOMER}"
+                                f"{first[c]:5.1f} s  {c} ({where}) pings {PROBE_IP} on {NEWCOMER}"
                             )
                         )
             time.sleep(0.2)

@@ -811,11 +811,11 @@ class Day:
         self._show_post(problem)
 
         self.shown(f"salt {host} schedule.enable")
-        t0 = time.monotonic()
+        resumed = time.monotonic()
         self._heal([host], enable=True)
         wait_for(lambda: self.placed().get(name) == host, 120, f"{name} to run again", step=0.5)
-        back = time.monotonic() - t0
-        at(f"the scheduled highstate started {name} again (on {host}'s {BRIDGE})")
+        back = time.monotonic() - resumed
+        at(f"the scheduled highstate started {name} again, {back:.1f} s after the resume")
         since = self.nagios.force_checks([name])
         up = self._wait_state(name, "UP", since)
         at(f"Nagios: {name} {up.state}: {up.output}")
@@ -1012,24 +1012,25 @@ class Day:
         assert self.master is not None and self.nagios is not None and self.lab is not None
         h1 = self.host("docker01")
         commands = [
-            f"export SALT_CONFIG_DIR={self.master.config_dir} PATH={Path(sys.executable).parent}:$PATH",
+            f"export SALT_CONFIG_DIR={self.master.config_dir}",
+            f"export PATH={Path(sys.executable).parent}:$PATH",
             "salt '*' test.ping",
             "salt-run mesh.verify",
             "salt-run mesh.graph format=svg path=/tmp/mesh.svg status=True",
             "salt 'docker*' state.apply test=True",
             "salt-run placement.plan",
-            f"ovs-vsctl --db={h1.ovs.db} show      # docker01's OVS",
-            "docker exec web01 ping -c 3 192.168.77.21      # web01 (docker01) -> db01 (docker02)",
-            f"cat {self.nagios.conf_dir}/*.cfg                  # what nagios.running wrote",
-            f"grep -A12 'hoststatus' {self.nagios.status_file}   # Nagios' status data",
-            f"cat {self.webhook.log if self.webhook else ''}   # what 'Slack' received",
+            f"ovs-vsctl --db={h1.ovs.db} show",
+            "docker exec web01 ping -c 3 192.168.77.21",
+            f"cat {self.nagios.conf_dir}/host_web01.cfg",
+            f"grep -A14 'hoststatus' {self.nagios.status_file}",
+            f"cat {self.webhook.log if self.webhook else ''}",
             "make demo-clean",
         ]
-        self.say(indent("\n".join(commands)))
         if self.keep:
-            self.say(indent("the lab keeps running (KEEP=1) until make demo-clean"))
+            self.say(indent("the lab keeps running (KEEP=1); type, as root, then make demo-clean:"))
         else:
             self.say(
-                indent("the lab is removed when the demo ends: make demo KEEP=1 keeps it for these")
+                indent("the lab goes when the demo ends; with make demo KEEP=1 it stays, then:")
             )
+        self.say(indent("\n".join(f"$ {c}" for c in commands)))
         return commands

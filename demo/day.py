@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -342,6 +343,8 @@ class Day:
     # ------------------------------------------------------------------ setup
 
     def start(self) -> None:
+        if os.geteuid() != 0:
+            raise DemoError("the demo runs as root (network namespaces, OVS, dockerd)")
         for what in ("ovs-vsctl", "nft", "dot"):
             if not shutil.which(what):
                 raise DemoError(f"{what} not found (make system installs it)")

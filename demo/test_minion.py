@@ -1,4 +1,4 @@
-"""The demo of a container that is a minion (``make demo`` runs it after the mesh demo).
+"""The demo of a container that is a minion (``make demo-minion``).
 
 pillar.example/minions.sls's ``mon01`` on docker01: the image ``saltmesh/minion:3008.3`` is
 built unless it exists (``scripts/build-minion-image``, about 2.5 minutes the first time), a

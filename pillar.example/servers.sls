@@ -1,4 +1,6 @@
-# Three Docker hosts joined by a VXLAN full mesh, two containers, one Nagios server.
+# Three Docker hosts joined by a VXLAN full mesh, three containers, one Nagios server.
+# cache01 names no `parents`: `salt-run placement.apply` picks its docker host and writes it to
+# saltmesh_placement.sls (see top.sls and docs/containers.md, Placement).
 servers:
   nagios01:
     node_type: server
@@ -49,4 +51,16 @@ servers:
         - bridge: br-mesh
           ip: 192.168.77.21/24
           mac: 02:77:00:00:00:21
+          mtu: 1450
+  cache01:
+    node_type: container
+    address: 192.168.77.31
+    use: linux-server
+    container:
+      image: local/busybox:latest
+      command: [sh, -c, "trap 'exit 0' TERM; sleep 2147483647 & wait"]
+      networks:
+        - bridge: br-mesh
+          ip: 192.168.77.31/24
+          mac: 02:77:00:00:00:31
           mtu: 1450

@@ -3,3 +3,4 @@ base:
     - servers
     - mesh
     - nagios
+    - saltmesh_placement

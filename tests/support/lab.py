@@ -77,17 +77,19 @@ class Lab:
             for i in range(1, count + 1)
         ]
 
-    def start(self) -> Lab:
+    def start(self, count: int | None = None) -> Lab:
+        """The switch and the first ``count`` hosts (all by default); a later host joins with
+        :meth:`start_host`."""
         sh("ip", "netns", "add", self.switch)
         sw = ["ip", "-n", self.switch]
         sh(*sw, "link", "set", "lo", "up")
         sh(*sw, "link", "add", "ul", "type", "bridge")
         sh(*sw, "link", "set", "ul", "up")
-        for h in self.hosts:
-            self._start_host(h)
+        for h in self.hosts[:count]:
+            self.start_host(h)
         return self
 
-    def _start_host(self, h: Host) -> None:
+    def start_host(self, h: Host) -> None:
         sh("ip", "netns", "add", h.netns)
         sh("ip", "-n", h.netns, "link", "set", "lo", "up")
         peer = f"{self.prefix}-p{h.index}"

@@ -147,7 +147,7 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
 def _memory(r: Reader, value: Any, path: str) -> int | None:
     if value is None:
         return None
-    size = parse_size(value)
+    size = value if isinstance(value, int) and not isinstance(value, bool) else parse_size(value)
     if size is None:
         r.bad(path, f"{value!r} is not a size like 256m or 1g")
         return None

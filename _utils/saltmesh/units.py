@@ -30,7 +30,7 @@ def format_size(size: int) -> str:
             value = size / scale
             text = f"{value:.1f}".rstrip("0").rstrip(".")
             return f"{text}{unit}"
-    return f"{size}b"
+    return f"{size}b" if size else "0"
 
 
 def format_cpus(cpus: float) -> str:

@@ -78,9 +78,10 @@ def assign(
     return out
 
 
-def _numbers(
+def host_numbers(
     raw: Any, path: str, hosts: set[str], kind: type, problems: list[tuple[str, str]]
 ) -> dict[str, Any]:
+    """``saltmesh:placement_weights`` or ``placement_capacity``: docker host -> number."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -111,11 +112,11 @@ def plan(pillar: Mapping[str, Any]) -> list[Row]:
     problems: list[tuple[str, str]] = []
     weights = {h: 1.0 for h in hosts}
     weights.update(
-        _numbers(
+        host_numbers(
             saltmesh.get("placement_weights"), "saltmesh:placement_weights", hosts, float, problems
         )
     )
-    capacity = _numbers(
+    capacity = host_numbers(
         saltmesh.get("placement_capacity"), "saltmesh:placement_capacity", hosts, int, problems
     )
     if problems:

@@ -17,6 +17,7 @@ def grouped(reasons: Iterable[Reason], shown: int = SHOWN) -> str:
         kinds.setdefault(reason.kind, []).append(reason)
     parts = []
     for group in sorted(kinds.values(), key=lambda g: (len(g), g[0].kind)):
+        group = sorted(group, key=lambda r: r.host)
         named = [r.host + (f" ({r.detail})" if r.detail else "") for r in group[:shown]]
         more = f" and {len(group) - shown} more" if len(group) > shown else ""
         parts.append(f"{group[0].prefix} {', '.join(named)}{more}")

@@ -104,6 +104,11 @@ class Plan:
         """What ``saltmesh:placement`` records: every container not pinned by ``parents``."""
         return {r.name: r.host for r in self.rows if r.how != PINNED}
 
+    def usable_hosts(self) -> list[str]:
+        """What ``saltmesh:placement_hosts`` records: the docker hosts with a weight above 0
+        (a host missing from it next time is new, and rebalancing may fill it)."""
+        return [h.name for h in self.hosts if h.weight > 0]
+
     def allocations(self) -> dict[str, dict[str, dict[str, str]]]:
         """What ``saltmesh:allocations`` records: each pool address and MAC."""
         out: dict[str, dict[str, dict[str, str]]] = {}
@@ -119,13 +124,21 @@ class Plan:
         return out
 
 
-def _previous(saltmesh: Mapping[str, Any]) -> tuple[dict[str, str], dict]:
+RECORD_KEYS = ("placement", "allocations", "placement_hosts")  # what placement.apply writes
+
+
+def _previous(saltmesh: Mapping[str, Any]) -> tuple[dict[str, str], dict, set[str] | None]:
     r = Reader()
     placement = r.mapping(saltmesh.get("placement"), "saltmesh:placement") or {}
     allocations = parse_allocations(r, saltmesh.get("allocations"))
+    hosts = saltmesh.get("placement_hosts")
+    if hosts is not None and not isinstance(hosts, list):
+        r.bad("saltmesh:placement_hosts", "must be a list of docker host names")
+        hosts = None
     if r.problems:
         raise PillarError(r.problems)
-    return {str(k): str(v) for k, v in placement.items()}, allocations
+    known = None if hosts is None else {str(h) for h in hosts}
+    return {str(k): str(v) for k, v in placement.items()}, allocations, known
 
 
 def _hosts(
@@ -133,7 +146,10 @@ def _hosts(
     saltmesh: Mapping[str, Any],
     grains: Mapping[str, Mapping[str, Any]],
     previous: Mapping[str, str],
+    known: set[str] | None,
 ) -> list[Host]:
+    """The docker hosts; *fresh* ones were not usable at the last apply (``known``; records
+    older than ``placement_hosts``: hosts that ran no placed container)."""
     names = {h.name for h in inv.docker_hosts}
     problems: list[tuple[str, str]] = []
     weights = {h: 1.0 for h in names}
@@ -173,7 +189,9 @@ def _hosts(
                 cpus=cpus,
                 memory=memory,
                 slots=slots.get(s.name),
-                fresh=bool(previous) and weights[s.name] > 0 and s.name not in used,
+                fresh=bool(previous)
+                and weights[s.name] > 0
+                and s.name not in (used if known is None else known),
                 source=source or ("pillar" if pillar_cap else "unknown"),
             )
         )
@@ -257,11 +275,11 @@ def plan(pillar: Mapping[str, Any], grains: Mapping[str, Mapping[str, Any]] | No
     """The fleet's placement. ``grains``: minion id -> grains (``num_cpus``, ``mem_total``),
     the capacity of docker hosts whose pillar has no ``capacity``."""
     saltmesh = dict(pillar.get("saltmesh") or {})
-    previous, old_allocations = _previous(saltmesh)
-    saltmesh.pop("placement", None)
-    saltmesh.pop("allocations", None)
+    previous, old_allocations, known = _previous(saltmesh)
+    for key in RECORD_KEYS:
+        saltmesh.pop(key, None)
     inv = inventory.parse({**pillar, "saltmesh": saltmesh})
-    hosts = _hosts(inv, saltmesh, grains or {}, previous)
+    hosts = _hosts(inv, saltmesh, grains or {}, previous, known)
     containers = inv.by_type("container") + list(inv.pending.values())
     planner = Planner(hosts, [_item(s, previous) for s in containers])
     problems: list[tuple[str, str]] = []

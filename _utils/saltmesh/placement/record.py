@@ -6,11 +6,12 @@
       placement: {web02: docker02, web-1: docker01}
       allocations:     # pool addresses, only when some container takes one from a pool
         web-1: {eth0: {ip: 192.168.77.100, mac: "02:5e:c0:a8:4d:64", pool: overlay}}
+      placement_hosts: [docker01, docker02]   # usable then: a host not listed is new
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -47,11 +48,16 @@ def parse_allocations(text: str, source: str = "placement file") -> dict[str, An
 
 
 def render(
-    placement: Mapping[str, str], allocations: Mapping[str, Mapping[str, Any]] | None = None
+    placement: Mapping[str, str],
+    allocations: Mapping[str, Mapping[str, Any]] | None = None,
+    hosts: Iterable[str] | None = None,
 ) -> str:
     """The record's text: the header, then ``saltmesh:placement`` (and ``allocations`` when
-    there are any) with sorted keys."""
+    there are any, and ``placement_hosts``: the docker hosts placement could use) with sorted
+    keys."""
     section: dict[str, Any] = {"placement": dict(placement)}
+    if hosts is not None:
+        section["placement_hosts"] = sorted(hosts)
     if allocations:
         section["allocations"] = {
             name: {iface: dict(rec) for iface, rec in ifaces.items()}

@@ -352,13 +352,13 @@ def test_only_new_hosts_draw_rebalancing():
     recorded elsewhere stays. Records written before ``placement_hosts``: an empty host counts
     as new."""
     hosts = {"d0": host(0), "d1": host(1)}
-    pillar = fleet_pillar(hosts, {"c": {"node_type": "container", "address": "c.example.com"}})
-    top = hosts_of(fleet.plan(pillar))["c"]
+    pillar = fleet_pillar(hosts, {"cc": {"node_type": "container", "address": "cc.example.com"}})
+    top = hosts_of(fleet.plan(pillar))["cc"]
     other = "d1" if top == "d0" else "d0"
     known = copy.deepcopy(pillar)
-    known["saltmesh"].update(placement={"c": other}, placement_hosts=["d0", "d1"])
-    assert hosts_of(fleet.plan(known)) == {"c": other}
+    known["saltmesh"].update(placement={"cc": other}, placement_hosts=["d0", "d1"])
+    assert hosts_of(fleet.plan(known)) == {"cc": other}
     legacy = copy.deepcopy(pillar)
-    legacy["saltmesh"].update(placement={"c": other})
+    legacy["saltmesh"].update(placement={"cc": other})
     (row,) = fleet.plan(legacy).rows
     assert (row.host, row.how) == (top, "rebalanced")

@@ -8,7 +8,7 @@ that cannot be placed raises one :class:`~saltmesh.errors.PillarError` naming ev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,14 +271,27 @@ def _host_rows(hosts: list[Host], load: Load) -> list[HostRow]:
     ]
 
 
-def plan(pillar: Mapping[str, Any], grains: Mapping[str, Mapping[str, Any]] | None = None) -> Plan:
+Grains = Mapping[str, Mapping[str, Any]]
+
+
+def plan(
+    pillar: Mapping[str, Any], grains: Grains | Callable[[list[str]], Grains] | None = None
+) -> Plan:
     """The fleet's placement. ``grains``: minion id -> grains (``num_cpus``, ``mem_total``),
-    the capacity of docker hosts whose pillar has no ``capacity``."""
+    the capacity of docker hosts whose pillar has no ``capacity``; or a function that returns
+    them for a list of minion ids (called only when some docker host lacks a pillar capacity)."""
     saltmesh = dict(pillar.get("saltmesh") or {})
     previous, old_allocations, known = _previous(saltmesh)
     for key in RECORD_KEYS:
         saltmesh.pop(key, None)
     inv = inventory.parse({**pillar, "saltmesh": saltmesh})
+    if callable(grains):
+        missing = [
+            h.minion_id
+            for h in inv.docker_hosts
+            if h.capacity is None or h.capacity.cpus is None or h.capacity.memory is None
+        ]
+        grains = grains(missing) if missing else {}
     hosts = _hosts(inv, saltmesh, grains or {}, previous, known)
     containers = inv.by_type("container") + list(inv.pending.values())
     planner = Planner(hosts, [_item(s, previous) for s in containers])

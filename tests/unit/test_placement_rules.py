@@ -362,3 +362,21 @@ def test_only_new_hosts_draw_rebalancing():
     legacy["saltmesh"].update(placement={"cc": other})
     (row,) = fleet.plan(legacy).rows
     assert (row.host, row.how) == (top, "rebalanced")
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_ranker_within_agrees_with_the_full_ranking(weighted):
+    from saltmesh.placement import ranking
+    from saltmesh.placement.model import Host
+
+    hosts = [Host(f"h{i:02d}", weight=(1 + i % 3) if weighted else 1) for i in range(40)]
+    soft = {f"h{i:02d}": 5 for i in range(0, 40, 7)}
+    ranker = ranking.Ranker(hosts, soft)
+    for group in ("web", "api", "db", "x1", "x2"):
+        order = [h.name for h in ranker.rank(group)]
+        assert order[:6] == sorted(soft, key=order.index)  # preferred hosts first
+        assert order == [h.name for h in ranking.rank(group, hosts, soft)]
+        for limit in (1, 3, 10, 39):
+            assert [h.name for h in hosts if ranker.within(group, h.name, limit)] == sorted(
+                order[:limit]
+            )

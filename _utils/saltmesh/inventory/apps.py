@@ -15,11 +15,10 @@ An instance's address is its first pool address (Nagios uses it), else its name.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Container
 
 from saltmesh.inventory.containers import container_name_problem
-from saltmesh.inventory.model import Server
+from saltmesh.inventory.model import Server, with_
 from saltmesh.inventory.reader import Reader
 
 INSTANCES_MAX = 10_000
@@ -52,7 +51,7 @@ def expand(r: Reader, template: Server, count: int, taken: Container[str]) -> li
         return []
     has_pool = bool(template.container and any(n.pool for n in template.container.networks))
     return [
-        dataclasses.replace(
+        with_(
             template,
             name=name,
             node_type="container",

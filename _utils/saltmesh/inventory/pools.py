@@ -17,13 +17,12 @@ recorded address yet is *pending*: no state runs it until ``placement.apply`` ga
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from saltmesh.inventory.containers import MAC_RE
-from saltmesh.inventory.model import Pool, Server
+from saltmesh.inventory.model import Pool, Server, with_
 from saltmesh.inventory.reader import NAME_RE, Reader
 
 _POOL_KEYS = ("subnet", "range", "gateway")
@@ -156,9 +155,11 @@ def resolve(
             continue
         ip = ipaddress.IPv4Interface(f"{rec.ip}/{pool.subnet.prefixlen}")
         gateway = net.gateway if net.gateway is not None else pool.gateway
-        networks.append(dataclasses.replace(net, ip=ip, mac=rec.mac, gateway=gateway))
+        networks.append(with_(net, ip=ip, mac=rec.mac, gateway=gateway))
+    if pending:
+        return server, True
     address = server.address
-    if not address and not pending:
+    if not address:
         address = str(next(net.ip.ip for net in networks if net.pool and net.ip))
-    container = dataclasses.replace(spec, networks=tuple(networks))
-    return dataclasses.replace(server, address=address, container=container), pending
+    container = with_(spec, networks=tuple(networks))
+    return with_(server, address=address, container=container), False

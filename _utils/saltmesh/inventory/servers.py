@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -15,7 +14,7 @@ from saltmesh.inventory.containers import (
     container_spec,
 )
 from saltmesh.inventory.mesh_settings import mesh_settings
-from saltmesh.inventory.model import Inventory, Server, as_ip
+from saltmesh.inventory.model import Inventory, Server, as_ip, with_
 from saltmesh.inventory.reader import NAME_RE, Reader
 
 NODE_TYPES = ("docker_host", "container", "server", "app")
@@ -151,35 +150,7 @@ def _servers(
         app_names[template.name] = tuple(s.name for s in instances)
         for server in instances:
             if server.name in placement:
-                server = dataclasses.replace(server, parents=(placement[server.name],))
-            servers[server.name] = server
-            taken.add(server.name.lower())
-    return servers, app_names
-
-
-def _servers(
-    r: Reader, raw_servers: Mapping[str, Any], placement: Mapping[str, str]
-) -> tuple[dict[str, Server], dict[str, tuple[str, ...]]]:
-    """Every entry, apps expanded into their instances; and each app's instance names."""
-    servers: dict[str, Server] = {}
-    templates: list[tuple[Server, int]] = []
-    for name, raw in raw_servers.items():
-        server = _server(r, name, raw, placement)
-        if server is None:
-            continue
-        if server.node_type == "app":
-            count = r.integer(raw, "instances", f"servers:{name}", 0, apps.INSTANCES_MAX, 1)
-            templates.append((server, count))
-        else:
-            servers[name] = server
-    taken = {n.lower() for n in raw_servers if isinstance(n, str)}
-    app_names: dict[str, tuple[str, ...]] = {}
-    for template, count in templates:
-        instances = apps.expand(r, template, count, taken)
-        app_names[template.name] = tuple(s.name for s in instances)
-        for server in instances:
-            if server.name in placement:
-                server = dataclasses.replace(server, parents=(placement[server.name],))
+                server = with_(server, parents=(placement[server.name],))
             servers[server.name] = server
             taken.add(server.name.lower())
     return servers, app_names

@@ -27,6 +27,13 @@ class Eligibility:
     hosts: list[Host]  # usable at all, in name order
     ruled: dict[str, Reason] = field(default_factory=dict)  # host -> why not
     soft: dict[str, int] = field(default_factory=dict)  # host -> sum of matching prefer weights
+    _values: dict[str, int] = field(default_factory=dict)
+
+    def values(self, attribute: str) -> int:
+        """How many distinct values of ``attribute`` the usable hosts have."""
+        if attribute not in self._values:
+            self._values[attribute] = len({h.attrs[attribute] for h in self.hosts})
+        return self._values[attribute]
 
 
 def signature(rules: Iterable[Constraint]) -> tuple:
@@ -70,14 +77,14 @@ def eligibility(hosts: Sequence[Host], rules: Sequence[Constraint]) -> Eligibili
 class GroupState:
     """How many of a group's instances each attribute value holds, and what that allows."""
 
-    def __init__(self, name: str, rules: Sequence[Constraint], size: int, hosts: Sequence[Host]):
+    def __init__(self, name: str, rules: Sequence[Constraint], size: int, usable: Eligibility):
         self.name = name
         self.size = size
         self.limits = [c for c in rules if c.kind in ("unique", "max_per")]
         self.spreads: list[tuple[Constraint, int, int, int]] = []  # rule, values, q, r
         for c in rules:
             if c.kind == "spread":
-                values = len({h.attrs[c.attribute] for h in hosts})
+                values = usable.values(c.attribute)
                 q, r = divmod(size, values) if values else (0, 0)
                 self.spreads.append((c, values, q, r))
         attrs = (

@@ -47,7 +47,9 @@ class Planner:
         self.load = Load(self.host_list)
         self.sizes = Counter(i.group for i in self.items)
         self.rules = {i.group: i.rules for i in reversed(self.items)}
+        self._sig = {group: signature(rules) for group, rules in self.rules.items()}
         self._eligible: dict[tuple, Eligibility] = {}
+        self._rankers: dict[tuple, ranking.Ranker] = {}
         self._summary: dict[tuple, str] = {}
         self._states: dict[str, GroupState] = {}
         self._ranks: dict[str, list[Host]] = {}
@@ -56,13 +58,13 @@ class Planner:
 
     # ------------------------------------------------------------------ per group, cached
     def eligible(self, group: str) -> Eligibility:
-        key = signature(self.rules[group])
+        key = self._sig[group]
         if key not in self._eligible:
             self._eligible[key] = eligibility(self.host_list, self.rules[group])
         return self._eligible[key]
 
     def ruled_summary(self, group: str) -> str:
-        key = signature(self.rules[group])
+        key = self._sig[group]
         if key not in self._summary:
             ruled = list(self.eligible(group).ruled.values())
             self._summary[key] = f"ruled out: {explain.grouped(ruled, 2)}" if ruled else ""
@@ -70,15 +72,22 @@ class Planner:
 
     def state(self, group: str) -> GroupState:
         if group not in self._states:
-            hosts = self.eligible(group).hosts
-            self._states[group] = GroupState(group, self.rules[group], self.sizes[group], hosts)
+            self._states[group] = GroupState(
+                group, self.rules[group], self.sizes[group], self.eligible(group)
+            )
         return self._states[group]
 
     def ranking(self, group: str) -> list[Host]:
         if group not in self._ranks:
-            elig = self.eligible(group)
-            self._ranks[group] = ranking.rank(group, elig.hosts, elig.soft)
+            self._ranks[group] = self._ranker(group).rank(group)
         return self._ranks[group]
+
+    def _ranker(self, group: str) -> ranking.Ranker:
+        key = self._sig[group]
+        if key not in self._rankers:
+            elig = self.eligible(group)
+            self._rankers[key] = ranking.Ranker(elig.hosts, elig.soft)
+        return self._rankers[key]
 
     # ------------------------------------------------------------------ bookkeeping
     def _take(self, decision: Decision) -> None:
@@ -206,19 +215,25 @@ class Planner:
         self._take(Decision(item, best.name, PLACED, rule, reasons, left))
 
     def _rebalance(self) -> None:
-        if not any(h.fresh and h.weight > 0 for h in self.host_list):
+        new_hosts = [h for h in self.host_list if h.fresh and h.weight > 0]
+        if not new_hosts:
             return
         kept: dict[str, dict[str, list[Item]]] = {}
         for d in self.decisions.values():
             if d.how == KEPT:
                 kept.setdefault(d.item.group, {}).setdefault(d.host, []).append(d.item)
         for group in sorted(kept):
-            ranked = self.ranking(group)
-            fresh = [h for h in ranked if h.fresh]
-            if not fresh:
+            elig = self.eligible(group)
+            size, n = self.sizes[group], len(elig.hosts)
+            ranker = self._ranker(group)
+            # only fresh hosts within the first ``size`` of the ranking have a share
+            if not any(
+                h.name not in elig.ruled and ranker.within(group, h.name, size) for h in new_hosts
+            ):
                 continue
+            ranked = self.ranking(group)
+            fresh = [h for h in ranked[:size] if h.fresh]
             pos = {h.name: i for i, h in enumerate(ranked)}
-            size, n = self.sizes[group], len(ranked)
 
             def share(host: str, size: int = size, n: int = n, pos: dict = pos) -> int:
                 i = pos.get(host)

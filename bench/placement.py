@@ -34,7 +34,7 @@ RULESETS = [  # (share of apps, constraints)
 SIZES = [(0.25, "256m"), (0.5, "512m"), (1, "1g"), (2, "2g")]
 
 
-def pillar(hosts: int, apps: int, instances: int) -> dict:
+def pillar(hosts: int, apps: int, instances: int, rules: bool = True) -> dict:
     servers: dict[str, dict] = {}
     for i in range(hosts):
         servers[f"docker{i:04d}"] = {
@@ -45,13 +45,13 @@ def pillar(hosts: int, apps: int, instances: int) -> dict:
             "labels": {"ssd": "true" if i % 2 else "false"},
             "capacity": {"cpus": 32, "memory": "64g"},
         }
-    rules = [r for share, r in RULESETS for _ in range(share)]
+    rulesets = [r for share, r in RULESETS for _ in range(share)]
     for a in range(apps):
         cpus, memory = SIZES[a % len(SIZES)]
         servers[f"app{a:04d}"] = {
             "node_type": "app",
             "instances": instances,
-            "constraints": copy.deepcopy(rules[a % len(rules)]),
+            "constraints": copy.deepcopy(rulesets[a % len(rulesets)]) if rules else [],
             "container": {
                 "image": "local/busybox:latest",
                 "cpus": cpus,
@@ -135,6 +135,17 @@ def main() -> None:
     print(
         f"one host added:                    {ms(t_add)}   moves {len(moved)} "
         f"(onto the new host: {onto_new}; ideal = its fair share {ideal:.1f})"
+    )
+
+    # the same fleet without constraints (resources only): the new host's share, undisturbed
+    plain = pillar(args.hosts, args.apps, args.instances, rules=False)
+    plain_first = fleet.plan(plain)
+    plain_grown = recorded(plain, plain_first)
+    plain_grown["servers"]["docker9999"] = grown["servers"]["docker9999"]
+    plain_moved = moves(fleet.plan(plain_grown))
+    print(
+        f"  same fleet without constraints:   moves {len(plain_moved)} (onto the new host: "
+        f"{sum(1 for r in plain_moved if r.host == 'docker9999')})"
     )
 
     drained = copy.deepcopy(again)

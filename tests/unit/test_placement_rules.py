@@ -349,18 +349,21 @@ def test_report_text_and_data():
 
 def test_only_new_hosts_draw_rebalancing():
     """A host that was usable at the last apply and simply runs nothing is not new: a container
-    recorded elsewhere stays. Records written before ``placement_hosts``: an empty host counts
-    as new."""
+    recorded elsewhere stays. A record written before ``placement_hosts`` knows every host
+    (upgrading moves nothing); one that lists hosts makes the others new."""
     hosts = {"d0": host(0), "d1": host(1)}
     pillar = fleet_pillar(hosts, {"cc": {"node_type": "container", "address": "cc.example.com"}})
     top = hosts_of(fleet.plan(pillar))["cc"]
     other = "d1" if top == "d0" else "d0"
-    known = copy.deepcopy(pillar)
-    known["saltmesh"].update(placement={"cc": other}, placement_hosts=["d0", "d1"])
-    assert hosts_of(fleet.plan(known)) == {"cc": other}
-    legacy = copy.deepcopy(pillar)
-    legacy["saltmesh"].update(placement={"cc": other})
-    (row,) = fleet.plan(legacy).rows
+    for known in (["d0", "d1"], None):
+        recorded = copy.deepcopy(pillar)
+        recorded["saltmesh"]["placement"] = {"cc": other}
+        if known is not None:
+            recorded["saltmesh"]["placement_hosts"] = known
+        assert hosts_of(fleet.plan(recorded)) == {"cc": other}
+    joined = copy.deepcopy(pillar)
+    joined["saltmesh"].update(placement={"cc": other}, placement_hosts=[other])
+    (row,) = fleet.plan(joined).rows
     assert (row.host, row.how) == (top, "rebalanced")
 
 

@@ -148,8 +148,8 @@ def _hosts(
     previous: Mapping[str, str],
     known: set[str] | None,
 ) -> list[Host]:
-    """The docker hosts; *fresh* ones were not usable at the last apply (``known``; records
-    older than ``placement_hosts``: hosts that ran no placed container)."""
+    """The docker hosts; *fresh* ones were not usable at the last apply (``known``; a record
+    older than ``placement_hosts`` knows every host, so upgrading moves nothing)."""
     names = {h.name for h in inv.docker_hosts}
     problems: list[tuple[str, str]] = []
     weights = {h: 1.0 for h in names}
@@ -163,7 +163,6 @@ def _hosts(
     )
     if problems:
         raise PillarError(problems)
-    used = set(previous.values())
     out = []
     for s in inv.docker_hosts:
         attrs = {"host": s.name}
@@ -189,9 +188,7 @@ def _hosts(
                 cpus=cpus,
                 memory=memory,
                 slots=slots.get(s.name),
-                fresh=bool(previous)
-                and weights[s.name] > 0
-                and s.name not in (used if known is None else known),
+                fresh=known is not None and weights[s.name] > 0 and s.name not in known,
                 source=source or ("pillar" if pillar_cap else "unknown"),
             )
         )

@@ -184,7 +184,7 @@ class Planner:
         if best is None:
             reasons = list(self.eligible(item.group).ruled.values()) + list(checked.values())
             line = explain.infeasible(item.name, reasons, len(self.hosts))
-            self.problems.append((item.path, line + (f"; it {left}" if left else "")))
+            self.problems.append((item.path, line + (f" (it must leave: {left})" if left else "")))
             return
         ahead = []
         for host in ranked:

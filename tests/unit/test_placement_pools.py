@@ -249,3 +249,25 @@ def test_property_deterministic_capacity_and_unique_addresses(pillar):
         assert {k: v for k, v in grown.allocations().items() if k in plan.allocations()} == (
             plan.allocations()
         )
+
+
+def test_nagios_monitors_instances_at_their_pool_address_once_recorded():
+    from tests.unit.nagios import sample
+
+    data = sample.pillar()
+    del data["servers"]["docker01"]["parents"]  # a hand-written Nagios host: runners refuse it
+    data["saltmesh"]["pools"] = {"overlay": {"subnet": "192.168.78.0/24"}}
+    data["servers"]["api"] = {
+        "node_type": "app", "instances": 2, "use": "linux-server",
+        "container": {"image": "local/busybox:latest",
+                      "networks": [{"bridge": "br-mesh", "pool": "overlay"}]},
+    }  # fmt: skip
+    before = sample.render(data)
+    assert not any("api-" in name for name in before)  # pending: no address yet
+    recorded = with_record(data, fleet.plan(data))
+    files = sample.render(recorded)
+    hosts = {name: text.decode() for name, text in files.items() if "api-" in name}
+    assert len(hosts) == 2
+    for text in hosts.values():
+        assert "parents" in text and "docker01" in text
+        assert "address" in text and "192.168.78." in text

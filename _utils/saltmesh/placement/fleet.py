@@ -306,11 +306,14 @@ def plan(
     return Plan(sorted(rows, key=lambda r: r.name), _host_rows(planner.host_list, planner.load))
 
 
-def describe_host(h: HostRow) -> tuple[str, str, str]:
-    """A host's cpu and memory as ``used/total``, and its note (drained, over, source)."""
+def describe_host(h: HostRow) -> tuple[str, str, str, str, str]:
+    """A host's cpu and memory as ``used/total`` and ``free`` (``?``: no limit known), and its
+    note (drained, over capacity, where the capacity comes from)."""
     cpus = f"{format_cpus(h.cpus)}/{'?' if h.cpus_total is None else format_cpus(h.cpus_total)}"
+    free_cpus = "?" if h.cpus_total is None else format_cpus(max(h.cpus_total - h.cpus, 0.0))
     total = "?" if h.memory_total is None else format_size(h.memory_total)
     memory = f"{format_size(h.memory)}/{total}"
+    free_mem = "?" if h.memory_total is None else format_size(max(h.memory_total - h.memory, 0))
     notes = []
     if h.weight == 0:
         notes.append("drained")
@@ -318,4 +321,4 @@ def describe_host(h: HostRow) -> tuple[str, str, str]:
         notes.append("OVER capacity (" + ", ".join(h.over) + "; pinned by parents)")
     if h.source != "pillar":
         notes.append(f"capacity from {h.source}")
-    return cpus, memory, "; ".join(notes)
+    return cpus, free_cpus, memory, free_mem, "; ".join(notes)

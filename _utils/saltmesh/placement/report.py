@@ -52,10 +52,10 @@ def table(plan: Plan) -> list[str]:
             ]
         )
     lines = [line.rstrip() for line in _columns(rows)]
-    hosts = [["HOST", "CONTAINERS", "CPUS USED/TOTAL", "MEMORY USED/TOTAL", "NOTE"]]
+    hosts = [["HOST", "CONTAINERS", "CPUS USED/TOTAL", "FREE", "MEMORY USED/TOTAL", "FREE", "NOTE"]]
     for h in plan.hosts:
-        cpus, memory, note = describe_host(h)
-        hosts.append([h.name, str(h.containers), cpus, memory, note])
+        cpus, free_cpus, memory, free_mem, note = describe_host(h)
+        hosts.append([h.name, str(h.containers), cpus, free_cpus, memory, free_mem, note])
     lines += [""] + [line.rstrip() for line in _columns(hosts)]
     moved = [r for r in plan.rows if r.moved]
     lines.append("")

@@ -1,4 +1,6 @@
-"""Container placement: which docker host runs each container that has no ``parents``.
+"""Stateless container placement by weighted rendezvous hashing (the first placement; kept for
+its API and :func:`host_numbers`). ``salt-run placement.plan`` now plans with
+:mod:`saltmesh.placement.fleet`: rules, resources, apps, pools, and the history it keeps to.
 
 Weighted rendezvous hashing (highest random weight): every (container, host) pair gets a score
 ``-weight / ln(u)`` with ``u`` a uniform number in (0, 1) derived from sha256(container, host);

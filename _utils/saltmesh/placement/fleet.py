@@ -15,7 +15,7 @@ from typing import Any
 from saltmesh import inventory
 from saltmesh.errors import PillarError
 from saltmesh.inventory.apps import instance_index
-from saltmesh.inventory.model import Inventory, Server
+from saltmesh.inventory.model import Inventory, Resources, Server
 from saltmesh.inventory.pools import Allocation, parse_allocations
 from saltmesh.inventory.reader import Reader
 from saltmesh.placement import addresses
@@ -141,6 +141,23 @@ def _previous(saltmesh: Mapping[str, Any]) -> tuple[dict[str, str], dict, set[st
     return {str(k): str(v) for k, v in placement.items()}, allocations, known
 
 
+def _capacity(pillar: Resources | None, grains: Resources) -> tuple[float | None, int | None, str]:
+    """cpus and memory, each from pillar ``capacity`` else the grains (None: unknown, no
+    limit), and where they come from: ``pillar``, ``grains``, ``pillar+grains``, ``unknown``."""
+    pillar = pillar or Resources()
+    cpus, memory = pillar.cpus, pillar.memory
+    used: set[str] = set()
+    if cpus is not None or memory is not None:
+        used.add("pillar")
+    if cpus is None and grains.cpus is not None:
+        cpus = grains.cpus
+        used.add("grains")
+    if memory is None and grains.memory is not None:
+        memory = grains.memory
+        used.add("grains")
+    return cpus, memory, "+".join(sorted(used)) or "unknown"
+
+
 def _hosts(
     inv: Inventory,
     saltmesh: Mapping[str, Any],
@@ -168,18 +185,7 @@ def _hosts(
         attrs = {"host": s.name}
         attrs.update({k: v for k in ("zone", "rack") if (v := s.attribute(k)) is not None})
         attrs.update({f"labels.{k}": v for k, v in s.labels})
-        pillar_cap = s.capacity
-        from_grains = capacity_from_grains(grains.get(s.minion_id))
-        cpus = pillar_cap.cpus if pillar_cap and pillar_cap.cpus is not None else from_grains.cpus
-        memory = (
-            pillar_cap.memory
-            if pillar_cap and pillar_cap.memory is not None
-            else from_grains.memory
-        )
-        given = bool(pillar_cap and pillar_cap.cpus is not None and pillar_cap.memory is not None)
-        source = "pillar" if given else "grains" if from_grains.cpus or from_grains.memory else ""
-        if pillar_cap and not given and source == "grains":
-            source = "pillar+grains"
+        cpus, memory, source = _capacity(s.capacity, capacity_from_grains(grains.get(s.minion_id)))
         out.append(
             Host(
                 name=s.name,
@@ -189,7 +195,7 @@ def _hosts(
                 memory=memory,
                 slots=slots.get(s.name),
                 fresh=known is not None and weights[s.name] > 0 and s.name not in known,
-                source=source or ("pillar" if pillar_cap else "unknown"),
+                source=source,
             )
         )
     return out

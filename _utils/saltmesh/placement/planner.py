@@ -223,46 +223,54 @@ class Planner:
             if d.how == KEPT:
                 kept.setdefault(d.item.group, {}).setdefault(d.host, []).append(d.item)
         for group in sorted(kept):
-            elig = self.eligible(group)
-            size, n = self.sizes[group], len(elig.hosts)
+            elig, size = self.eligible(group), self.sizes[group]
             ranker = self._ranker(group)
-            # only fresh hosts within the first ``size`` of the ranking have a share
+            # only new hosts within the first ``size`` of the group's ranking have a share
             if not any(
                 h.name not in elig.ruled and ranker.within(group, h.name, size) for h in new_hosts
             ):
                 continue
-            ranked = self.ranking(group)
-            fresh = [h for h in ranked[:size] if h.fresh]
-            pos = {h.name: i for i, h in enumerate(ranked)}
-
-            def share(host: str, size: int = size, n: int = n, pos: dict = pos) -> int:
-                i = pos.get(host)
-                return 0 if i is None else size // n + (1 if i < size % n else 0)
-
-            for target in fresh:
-                while self.state(group).on(target.name) < share(target.name):
-                    if not self._pull(group, target, kept[group], pos, share):
+            shares = _Shares(self.ranking(group), size)
+            for target in shares.ranked[:size]:
+                if not target.fresh:
+                    continue
+                while self.state(group).on(target.name) < shares.of(target.name):
+                    if not self._pull(group, target, kept[group], shares):
                         break
 
-    def _pull(self, group: str, target: Host, kept: dict[str, list[Item]], pos, share) -> bool:
-        """Move one kept instance of ``group`` from its worst-ranked host over its share."""
+    def _pull(self, group: str, target: Host, kept: dict[str, list[Item]], shares: _Shares) -> bool:
+        """Move one kept instance of ``group`` onto ``target`` from the worst-ranked host that
+        holds more than its share (and may give it up without breaking a rule)."""
         state = self.state(group)
-        donors = [h for h, items in kept.items() if items and state.on(h) > share(h)]
-        for donor in sorted(donors, key=lambda h: -pos.get(h, len(pos))):
+        donors = [h for h, items in kept.items() if items and state.on(h) > shares.of(h)]
+        for donor in sorted(donors, key=lambda h: -shares.pos.get(h, len(shares.pos))):
             item = max(kept[donor], key=lambda i: (i.index, i.name))
             self._release(item)
             if self._problem(item, target) is not None:
                 self._take(Decision(item, donor, KEPT, "kept", [f"stays on {donor}"]))
                 continue
             kept[donor].remove(item)
+            rank = shares.pos[target.name] + 1
             reasons = [
-                f"{target.name} ranks {pos[target.name] + 1} of {len(pos)} for {group}, within "
-                f"the first {self.sizes[group]} (its share)"
+                f"{target.name} ranks {rank} of {len(shares.pos)} for {group}, within the first "
+                f"{shares.size}; {donor} held more than its share"
             ]
-            left = f"rebalance: {target.name} is new (ran nothing placed before) and ranks higher"
+            left = f"rebalance: {target.name} is new since the last apply and ranks higher"
             self._take(Decision(item, target.name, REBALANCED, "rebalance", reasons, left))
             return True
         return False
+
+
+class _Shares:
+    """A group's fair share of each host: its ``size`` instances dealt over its ranking."""
+
+    def __init__(self, ranked: list[Host], size: int):
+        self.ranked, self.size = ranked, size
+        self.pos = {h.name: i for i, h in enumerate(ranked)}
+
+    def of(self, host: str) -> int:
+        i, n = self.pos.get(host), len(self.ranked)
+        return 0 if i is None else self.size // n + (1 if i < self.size % n else 0)
 
 
 def plan(hosts: Sequence[Host], items: Sequence[Item]) -> dict[str, Decision]:

@@ -9,3 +9,6 @@ saltmesh:
     subnet: 192.168.77.0/24
     # underlay:            # per-host underlay address, default: the host's address
     #   docker01: 10.200.0.1
+  # pools:                 # addresses for containers with `pool:` (salt-run placement.apply)
+  #   overlay: {subnet: 192.168.77.0/24, range: [192.168.77.100, 192.168.77.199]}
+  # placement_weights: {docker03: 0}   # 0 drains a host (placement moves its containers)

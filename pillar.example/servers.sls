@@ -64,3 +64,28 @@ servers:
           ip: 192.168.77.31/24
           mac: 02:77:00:00:00:31
           mtu: 1450
+
+  # Placement by rules and resources (salt-run placement.plan / placement.apply): uncomment,
+  # with `saltmesh:pools` in mesh.sls, and include the file placement.apply writes
+  # (saltmesh_placement.sls) from top.sls. Docker hosts may carry what rules name:
+  #   docker01: {..., zone: a, rack: r1, labels: {ssd: "true"}, capacity: {cpus: 4, memory: 8g}}
+  # (capacity default: the host's grains num_cpus and mem_total in the master's cache).
+  #
+  # web:
+  #   node_type: app                     # containers web-1, web-2, web-3
+  #   instances: 3
+  #   use: linux-server
+  #   hostgroups: [web]
+  #   constraints:
+  #     - {unique: host}                 # at most one per host
+  #     - {max_per: {zone: 2}}           # at most 2 per zone
+  #     - {spread: zone}                 # even over the zones
+  #     - {match: {labels.ssd: "true"}}  # only there; `avoid:` the opposite
+  #     - {prefer: {zone: a}, weight: 50}  # soft
+  #   container:
+  #     image: local/busybox:latest
+  #     command: [httpd, -f, -p, "80"]
+  #     cpus: 0.5                        # reservations, and limits (reserve: to differ)
+  #     memory: 256m
+  #     networks:
+  #       - {bridge: br-mesh, pool: overlay, mtu: 1450}   # IP and MAC from the pool

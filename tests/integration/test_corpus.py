@@ -3,6 +3,7 @@ traceback, nothing touched (no bridge, no container)."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -11,6 +12,8 @@ import salt.runner
 
 from saltmesh import inventory
 from saltmesh.errors import PillarError
+from saltmesh.mesh import planner
+from saltmesh.placement import fleet
 from tests.reliability.corpus import cases
 from tests.support import docker as d
 
@@ -67,13 +70,19 @@ def test_states_refuse_bad_pillar(expect, pillar, salt_cli, salt_minion, untouch
     ("expect", "pillar"), cases("inventory", "containers", "mesh", "placement")
 )
 def test_runners_refuse_bad_pillar(expect, pillar, runner, pillar_tree):
-    """Each runner that reads the culprit answers with an error naming it."""
-    placement = expect.startswith("saltmesh:placement")
-    try:
-        inventory.parse(pillar)
-        area_runners = ("placement.plan",) if placement else ("mesh.plan",)
-    except PillarError:
-        area_runners = ("mesh.plan", "placement.plan")
+    """Each runner that reads the culprit answers with an error naming it: ``mesh.plan``
+    when the inventory or the mesh planner refuses it, ``placement.plan`` when the inventory
+    or the placement planner does (rules that fit nowhere, an exhausted pool...)."""
+    area_runners = []
+    for fun, check in (
+        ("mesh.plan", lambda p: planner.plan_fleet(inventory.parse(p))),
+        ("placement.plan", fleet.plan),
+    ):
+        try:
+            check(copy.deepcopy(pillar))
+        except PillarError:
+            area_runners.append(fun)
+    assert area_runners, "a corpus case no runner refuses"
     (pillar_tree / "saltmesh_test.sls").write_text(json.dumps(pillar))
     try:
         for fun in area_runners:

@@ -9,7 +9,7 @@ import pytest
 from saltmesh import inventory
 from saltmesh.errors import PillarError
 from saltmesh.mesh import planner
-from saltmesh.placement import hashing
+from saltmesh.placement import fleet, hashing
 from tests.reliability.corpus import cases
 
 pytestmark = pytest.mark.reliability
@@ -20,6 +20,7 @@ def validate(pillar):
     inv = inventory.parse(pillar)
     planner.plan_fleet(inv)
     hashing.plan(pillar)
+    fleet.plan(pillar)
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from saltmesh.inventory import containers as inv_containers
 from saltmesh.inventory import mesh_settings, model, servers
+from saltmesh.inventory import pools as inv_pools
 from saltmesh.nagios import build, settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +43,7 @@ SECTIONS = {
     "servers:<name>:container:networks:<i>": inv_containers._NETWORK_KEYS,
     "servers:<name>:container:minion": inv_containers._MINION_KEYS,
     "saltmesh:mesh": mesh_settings._MESH_KEYS,
+    "saltmesh:pools:<pool>": inv_pools._POOL_KEYS,
     "saltmesh:containers": inv_containers._SETTINGS_KEYS,
     "saltmesh:nagios": settings._SETTINGS_KEYS,
     "saltmesh:nagios:slack": settings._SLACK_KEYS,

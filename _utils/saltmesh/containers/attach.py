@@ -7,7 +7,10 @@ For each ``NetworkAttachment`` of a running container:
   whose ``external_ids`` name the container and interface (:mod:`~saltmesh.containers.ports`);
 * container side created as ``vsp<12 hex>`` directly in the container's netns, then renamed to
   the declared interface and given its MAC, address, MTU, default route; transmit checksum
-  offload is switched off there (userspace OVS forwards unfinished checksums: TCP dies).
+  offload is switched off there (userspace OVS forwards unfinished checksums: TCP dies);
+* once the port is on the bridge, the address is announced: ``arp_notify`` on and the
+  interface bounced, so the kernel sends a gratuitous ARP (pipework's ``arping -A``) and the
+  bridges of the mesh learn where the MAC is now (it stays the same when a container moves).
 
 Whether an attachment is intact is read without entering the container. A ``docker restart``
 changes the PID and destroys the veth, so the next run re-attaches. Ports carrying our
@@ -27,7 +30,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from saltmesh import proc
-from saltmesh.containers.iproute import inside_batch, ip, link_names, veth_add
+from saltmesh.containers.iproute import (
+    announce_batch,
+    arp_notify,
+    inside_batch,
+    ip,
+    link_names,
+    veth_add,
+)
 from saltmesh.containers.names import host_ifname, peer_ifname
 from saltmesh.containers.ports import EXT_IFACE, check, describe, owned_ports, port_spec
 from saltmesh.errors import CommandError, SaltmeshError
@@ -148,6 +158,12 @@ class Attacher:
         clauses, _ = diff_port(port_spec(container, net, pid), self.snap)
         self.ovsdb.transact(clauses)
         self._snap = None  # re-read lazily if another container needs it
+        if net.ip is not None and net.ip.version == 4 and shutil.which("sysctl"):
+            # announce the address now that the port is on the bridge (pipework's arping -A):
+            # a container moved to this host keeps its MAC, and every bridge of the mesh still
+            # sends that MAC towards the old host until it hears from it
+            self.run([*nsenter, "sysctl", "-q", "-w", arp_notify(net.interface)], None)
+            self.run([*nsenter, "ip", "-batch", "-"], announce_batch(net))
 
     def detach(self, ports: Iterable[str], test: bool) -> list[str]:
         """Remove our ports (and their host veths); returns the names removed."""

@@ -41,3 +41,18 @@ def inside_batch(peer: str, net: NetworkAttachment) -> str:
     if net.gateway is not None:
         lines.append(f"route replace default via {net.gateway} dev {net.interface}")
     return "\n".join(lines) + "\n"
+
+
+def arp_notify(interface: str) -> str:
+    """The sysctl (slash form: interface names may hold dots) that has the kernel send a
+    gratuitous ARP whenever ``interface`` comes up."""
+    return f"net/ipv4/conf/{interface}/arp_notify=1"
+
+
+def announce_batch(net: NetworkAttachment) -> str:
+    """The ``ip -batch -`` script that bounces the interface (with ``arp_notify`` on, its up
+    sends a gratuitous ARP) and puts the default route back (a down removes it)."""
+    lines = [f"link set dev {net.interface} down", f"link set dev {net.interface} up"]
+    if net.gateway is not None:
+        lines.append(f"route replace default via {net.gateway} dev {net.interface}")
+    return "\n".join(lines) + "\n"

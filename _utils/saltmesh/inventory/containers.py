@@ -19,15 +19,14 @@ from saltmesh.inventory.model import (
     as_ip,
 )
 from saltmesh.inventory.reader import NAME_RE, Reader
+from saltmesh.units import parse_size
 
 RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
-_NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface")
+_NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool")
 
-_MEMORY_RE = re.compile(r"^(\d+)([bkmg]?)$", re.I)
-_MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 MEMORY_MIN = 6 * 1024**2  # the smallest limit Docker accepts
 CPUS_MIN, CPUS_MAX = 0.01, 1024.0  # a CFS quota of at least 1 ms per 100 ms period
 
@@ -111,7 +110,7 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
     mac = r.string(data, "mac", path)
     if mac is not None:
         mac = mac.lower()
-        if not _MAC_RE.match(mac):
+        if not MAC_RE.match(mac):
             r.bad(f"{path}:mac", f"{mac!r} is not a MAC address")
             mac = None
         elif int(mac[:2], 16) & 1:
@@ -125,6 +124,14 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
             r.bad(f"{path}:gateway", f"{text!r} is not an IP address")
         elif ip is not None and gateway not in ip.network:
             r.bad(f"{path}:gateway", f"{gateway} is outside {ip.network}")
+    pool = r.string(data, "pool", path)
+    if pool is not None:
+        if not NAME_RE.match(pool):
+            r.bad(f"{path}:pool", f"{pool!r} is not a pool name")
+            pool = None
+        for key in ("ip", "mac"):
+            if data.get(key) is not None:
+                r.bad(f"{path}:{key}", f"the pool {pool} gives the {key}; remove one of them")
     interface = data.get("interface", f"eth{index}")
     interface = ifname(r, interface, f"{path}:interface")
     if interface == "lo":
@@ -138,20 +145,17 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
         vlan=r.integer(data, "vlan", path, 1, 4094),
         mtu=r.integer(data, "mtu", path, 68, 65535),
         interface=interface or "eth0",
+        pool=pool,
     )
 
 
 def _memory(r: Reader, value: Any, path: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        size = value
-    else:
-        m = _MEMORY_RE.match(str(value).strip())
-        if not m:
-            r.bad(path, f"{value!r} is not a size like 256m or 1g")
-            return None
-        size = int(m.group(1)) * _MEMORY_UNITS[m.group(2).lower()]
+    size = value if isinstance(value, int) and not isinstance(value, bool) else parse_size(value)
+    if size is None:
+        r.bad(path, f"{value!r} is not a size like 256m or 1g")
+        return None
     if size < MEMORY_MIN:
         r.bad(path, f"{value!r} is below Docker's minimum of 6m")
         return None

@@ -5,9 +5,17 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+
+def with_(obj: T, **changes: Any) -> T:
+    """A copy of dataclass ``obj`` with ``changes`` (``dataclasses.replace``, 5x cheaper)."""
+    return type(obj)(**{**obj.__dict__, **changes})
 
 
 def as_ip(value: str) -> IP | None:
@@ -29,6 +37,7 @@ class NetworkAttachment:
     vlan: int | None = None
     mtu: int | None = None
     interface: str = "eth0"
+    pool: str | None = None  # address and MAC come from this pool (saltmesh:pools)
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,56 @@ CONTAINER_KEYS = tuple(f.name for f in fields(ContainerSpec))  # the pillar keys
 
 
 @dataclass(frozen=True)
+class Resources:
+    """CPUs and memory (bytes): a docker host's capacity, or what a container reserves."""
+
+    cpus: float | None = None
+    memory: int | None = None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One placement rule of a container or app (``servers:<name>:constraints:<i>``).
+
+    ``kind``: ``unique`` and ``max_per`` (at most ``count`` per value of ``attribute``),
+    ``spread`` (even over its values), ``match``/``avoid`` (only on / never on hosts whose
+    ``attribute`` is one of ``values``), ``prefer`` (soft: ``weight`` added to matching hosts).
+    ``attribute``: ``host``, ``zone``, ``rack`` or ``labels.<key>``.
+    """
+
+    kind: str
+    attribute: str
+    values: tuple[str, ...] = ()
+    count: int = 0
+    weight: int = 0
+    path: str = ""
+
+    def describe(self) -> str:
+        """The rule as a reader would write it: ``unique host``, ``match zone=a|b``."""
+        if self.kind in ("unique", "spread"):
+            return f"{self.kind} {self.attribute}"
+        if self.kind == "max_per":
+            return f"max_per {self.attribute} {self.count}"
+        text = f"{self.kind} {self.attribute}={'|'.join(self.values)}"
+        return f"{text} ({self.weight:+d})" if self.kind == "prefer" else text
+
+
+@dataclass(frozen=True)
+class Pool:
+    """An address pool (``saltmesh:pools:<name>``): containers' IPs and MACs come from it."""
+
+    name: str
+    subnet: ipaddress.IPv4Network
+    first: ipaddress.IPv4Address
+    last: ipaddress.IPv4Address
+    gateway: ipaddress.IPv4Address | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.last) - int(self.first) + 1
+
+
+@dataclass(frozen=True)
 class Server:
     name: str
     node_type: str
@@ -78,10 +137,39 @@ class Server:
     # (description, directives); directives None: ``services: {desc: null}``, left out
     services: tuple[tuple[str, tuple[tuple[str, str], ...] | None], ...] = ()
     container: ContainerSpec | None = None
+    # placement: a docker host's attributes and capacity ...
+    zone: str | None = None
+    rack: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    capacity: Resources | None = None
+    # ... and a container's rules, its reservation, and the app it is an instance of
+    constraints: tuple[Constraint, ...] = ()
+    reserve: Resources | None = None
+    app: str | None = None
 
     @property
     def ip(self) -> IP | None:
         return as_ip(self.address)
+
+    def attribute(self, name: str) -> str | None:
+        """A docker host's value of a rule's attribute: ``host``, ``zone``, ``rack``,
+        ``labels.<key>``; None when the host has none."""
+        if name == "host":
+            return self.name
+        if name in ("zone", "rack"):
+            return getattr(self, name)
+        if name.startswith("labels."):
+            return dict(self.labels).get(name[len("labels.") :])
+        return None
+
+    @property
+    def demand(self) -> Resources:
+        """What a container reserves: ``reserve`` where given, else its limits, else 0."""
+        spec = self.container
+        reserve = self.reserve or Resources()
+        cpus = reserve.cpus if reserve.cpus is not None else (spec.cpus if spec else None)
+        memory = reserve.memory if reserve.memory is not None else (spec.memory if spec else None)
+        return Resources(cpus or 0.0, memory or 0)
 
 
 @dataclass(frozen=True)
@@ -126,6 +214,11 @@ class Inventory:
     servers: Mapping[str, Server]
     mesh: MeshSettings = field(default_factory=MeshSettings)
     containers: ContainerSettings = field(default_factory=ContainerSettings)
+    pools: Mapping[str, Pool] = field(default_factory=dict)
+    # containers that wait for a pool address (not yet recorded by ``placement.apply``): no
+    # state runs them and Nagios does not see them until they have one
+    pending: Mapping[str, Server] = field(default_factory=dict)
+    apps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # app -> instance names
 
     def by_type(self, node_type: str) -> list[Server]:
         return [s for _, s in sorted(self.servers.items()) if s.node_type == node_type]

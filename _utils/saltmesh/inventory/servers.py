@@ -8,24 +8,36 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from saltmesh.errors import PillarError
+from saltmesh.inventory import apps, pools, rules
 from saltmesh.inventory.containers import (
     container_name_problem,
     container_settings,
     container_spec,
 )
 from saltmesh.inventory.mesh_settings import mesh_settings
-from saltmesh.inventory.model import Inventory, Server, as_ip
+from saltmesh.inventory.model import Inventory, Server, as_ip, with_
 from saltmesh.inventory.reader import NAME_RE, Reader
 
-NODE_TYPES = ("docker_host", "container", "server")
+NODE_TYPES = ("docker_host", "container", "server", "app")
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
 
 _SERVER_KEYS = (
     "node_type", "address", "use", "parents", "hostgroups", "minion_id", "alias",
-    "services", "container",
+    "services", "container", "zone", "rack", "labels", "capacity", "instances", "constraints",
+    "reserve",
 )  # fmt: skip
+_TYPE_KEYS = {
+    "container": ("container", "app"),
+    "constraints": ("container", "app"),
+    "reserve": ("container", "app"),
+    "instances": ("app",),
+    "zone": ("docker_host",),
+    "rack": ("docker_host",),
+    "labels": ("docker_host",),
+    "capacity": ("docker_host",),
+}
 
 
 def parse_services(r: Reader, raw: Any, path: str) -> tuple:
@@ -49,7 +61,31 @@ def parse_services(r: Reader, raw: Any, path: str) -> tuple:
     return tuple(out)
 
 
+def _type_keys(r: Reader, data: Mapping[str, Any], node_type: str, path: str) -> None:
+    """Keys that only some node types take."""
+    for key, types in _TYPE_KEYS.items():
+        if key in data and node_type not in types:
+            if key == "container":
+                msg = "only servers with node_type: container or app take a container spec"
+            else:
+                msg = f"only node_type {' or '.join(types)} takes {key}"
+            r.bad(f"{path}:{key}", msg)
+
+
+def _address(r: Reader, data: Mapping[str, Any], path: str, optional: bool) -> str | None:
+    address = r.string(data, "address", path)
+    if not address:
+        if not optional:
+            r.bad(f"{path}:address", "is required")
+    elif as_ip(address) is None and (
+        not _HOSTNAME_RE.match(address) or re.fullmatch(r"[\d.]+", address)
+    ):
+        r.bad(f"{path}:address", f"{address!r} is neither an IP address nor a host name")
+    return address
+
+
 def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Server | None:
+    """One ``servers`` entry; for an app, the template its instances are made from."""
     path = f"servers:{name}"
     if not NAME_RE.match(name):
         r.bad(path, f"{name!r} is not a valid name (letters, digits, '_', '.', '-'; max 63)")
@@ -59,28 +95,33 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
         return None
     r.keys(data, _SERVER_KEYS, path)
     node_type = r.choice(data, "node_type", path, NODE_TYPES, "server")
-    address = r.string(data, "address", path)
-    if not address:
-        r.bad(f"{path}:address", "is required")
-    elif as_ip(address) is None and (
-        not _HOSTNAME_RE.match(address) or re.fullmatch(r"[\d.]+", address)
-    ):
-        r.bad(f"{path}:address", f"{address!r} is neither an IP address nor a host name")
-    parents = r.names(data, "parents", path)
+    _type_keys(r, data, node_type, path)
     container = None
-    if node_type == "container":
+    if node_type in ("container", "app"):
         problem = container_name_problem(name)
         if problem:
             r.bad(path, problem)
         if "container" in data:
             container = container_spec(r, data["container"], f"{path}:container")
-        if not parents and name in placement:
-            parents = (placement[name],)
-    elif "container" in data:
-        r.bad(f"{path}:container", "only servers with node_type: container take a container spec")
-    minion_id = r.string(data, "minion_id", path, name)
+        elif node_type == "app":
+            r.bad(f"{path}:container", "is required for an app")
+    has_pool = bool(container and any(net.pool for net in container.networks))
+    if node_type == "app":
+        for key in ("address", "parents", "minion_id"):
+            if key in data:
+                r.bad(f"{path}:{key}", f"an app's instances have their own {key}")
+        address, parents = "", ()
+    else:
+        address = _address(r, data, path, optional=node_type == "container" and has_pool)
+        parents = r.names(data, "parents", path)
+    if node_type == "container" and not parents and name in placement:
+        parents = (placement[name],)
+    zone, rack, labels = rules.host_attributes(r, data, path)
+    minion_id = r.string(data, "minion_id", path, name) if node_type != "app" else name
     if container is not None and container.minion is not None:
-        if not NAME_RE.match(minion_id or ""):
+        if node_type == "app":
+            r.bad(f"{path}:container:minion", "an app's instances cannot be minions (yet)")
+        elif not NAME_RE.match(minion_id or ""):
             r.bad(f"{path}:minion_id", f"{minion_id!r} is not a valid minion id for a container")
         minion = dataclasses.replace(container.minion, id=minion_id or name)
         container = dataclasses.replace(container, minion=minion)
@@ -95,25 +136,61 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
         alias=r.string(data, "alias", path),
         services=parse_services(r, data.get("services"), f"{path}:services"),
         container=container,
+        zone=zone,
+        rack=rack,
+        labels=labels,
+        capacity=rules.resources(r, data.get("capacity"), f"{path}:capacity", positive=True),
+        constraints=rules.constraints(r, data.get("constraints"), f"{path}:constraints"),
+        reserve=rules.resources(r, data.get("reserve"), f"{path}:reserve", positive=False),
     )
+
+
+def _servers(
+    r: Reader, raw_servers: Mapping[str, Any], placement: Mapping[str, str]
+) -> tuple[dict[str, Server], dict[str, tuple[str, ...]]]:
+    """Every entry, apps expanded into their instances; and each app's instance names."""
+    servers: dict[str, Server] = {}
+    templates: list[tuple[Server, int]] = []
+    for name, raw in raw_servers.items():
+        server = _server(r, name, raw, placement)
+        if server is None:
+            continue
+        if server.node_type == "app":
+            count = r.integer(raw, "instances", f"servers:{name}", 0, apps.INSTANCES_MAX, 1)
+            templates.append((server, count))
+        else:
+            servers[name] = server
+    taken = {n.lower() for n in raw_servers if isinstance(n, str)}
+    app_names: dict[str, tuple[str, ...]] = {}
+    for template, count in templates:
+        instances = apps.expand(r, template, count, taken)
+        app_names[template.name] = tuple(s.name for s in instances)
+        for server in instances:
+            if server.name in placement:
+                server = with_(server, parents=(placement[server.name],))
+            servers[server.name] = server
+            taken.add(server.name.lower())
+    return servers, app_names
 
 
 def _check_graph(r: Reader, servers: Mapping[str, Server], external: set[str]) -> None:
     for name, server in sorted(servers.items()):
+        # an instance's parent comes from the placement record
+        base = f"saltmesh:placement:{name}" if server.app else f"servers:{name}:parents"
         for i, parent in enumerate(server.parents):
-            ppath = f"servers:{name}:parents:{i}"
+            ppath = base if server.app else f"{base}:{i}"
             if parent == name:
                 r.bad(ppath, f"{name!r} cannot be its own parent")
             elif parent not in servers and parent not in external:
                 r.bad(ppath, f"unknown parent {parent!r}")
         if server.node_type == "container":
             if len(server.parents) > 1:
-                r.bad(f"servers:{name}:parents", "a container runs on exactly one docker host")
+                r.bad(base, "a container runs on exactly one docker host")
             elif server.parents and server.parents[0] in servers:
                 parent = servers[server.parents[0]]
                 if parent.node_type != "docker_host":
                     r.bad(
-                        f"servers:{name}:parents:0",
+                        base if server.app else f"{base}:0",
                         f"{parent.name!r} is a {parent.node_type}, not a docker_host",
                     )
     # cycles: depth-first search with colours, reported once per cycle
@@ -146,10 +223,11 @@ def _check_unique(r: Reader, servers: Mapping[str, Server]) -> None:
             seen[kind] = path
 
     for name, server in sorted(servers.items()):
-        claim(("name", name.lower()), f"servers:{name}", f"name {name!r} (case-insensitive)")
+        entry = f"servers:{server.app}:instances" if server.app else f"servers:{name}"
+        claim(("name", name.lower()), entry, f"name {name!r} (case-insensitive)")
         claim(
             ("minion", server.minion_id),
-            f"servers:{name}:minion_id",
+            entry if server.app else f"servers:{name}:minion_id",
             f"minion_id {server.minion_id!r}",
         )
         if server.ip is not None and server.node_type != "container":
@@ -158,16 +236,27 @@ def _check_unique(r: Reader, servers: Mapping[str, Server]) -> None:
         if server.container is None:
             continue
         for i, net in enumerate(server.container.networks):
-            path = f"servers:{name}:container:networks:{i}"
+            path = f"servers:{server.app or name}:container:networks:{i}"
+            ip_key, mac_key = ("pool", "pool") if net.pool else ("ip", "mac")
             segment = (net.bridge, net.vlan)
+            who = f" ({name})" if server.app or net.pool else ""
             if net.ip is not None:
-                claim(("ip", segment, net.ip.ip), f"{path}:ip", f"IP {net.ip.ip} on {net.bridge}")
+                claim(
+                    ("ip", segment, net.ip.ip),
+                    f"{path}:{ip_key}",
+                    f"IP {net.ip.ip} on {net.bridge}{who}",
+                )
             if net.mac is not None:
-                claim(("mac", segment, net.mac), f"{path}:mac", f"MAC {net.mac} on {net.bridge}")
+                claim(
+                    ("mac", segment, net.mac),
+                    f"{path}:{mac_key}",
+                    f"MAC {net.mac} on {net.bridge}{who}",
+                )
 
 
 def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inventory:
-    """Parse and validate ``pillar['servers']`` and ``pillar['saltmesh']['mesh']``.
+    """Parse and validate ``pillar['servers']`` and ``pillar['saltmesh']``: apps expanded into
+    their instances, recorded placement and pool addresses filled in.
 
     ``external_hosts`` are names that may be used as parents without being in ``servers``
     (e.g. hosts defined by hand in the Nagios configuration).
@@ -176,12 +265,15 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     raw_servers = r.mapping(pillar.get("servers"), "servers") or {}
     saltmesh = r.mapping(pillar.get("saltmesh"), "saltmesh") or {}
     placement = r.mapping(saltmesh.get("placement"), "saltmesh:placement") or {}
+    every, app_names = _servers(r, raw_servers, placement)
+    pool_map = pools.parse_pools(r, saltmesh.get("pools"))
+    recorded = pools.parse_allocations(r, saltmesh.get("allocations"))
     servers: dict[str, Server] = {}
-    for name, raw in raw_servers.items():
-        server = _server(r, name, raw, placement)
-        if server is not None:
-            servers[name] = server
-    _check_graph(r, servers, set(external_hosts))
+    pending: dict[str, Server] = {}
+    for name, server in every.items():
+        server, waits = pools.resolve(r, server, pool_map, recorded)
+        (pending if waits else servers)[name] = server
+    _check_graph(r, {**servers, **pending}, set(external_hosts))
     _check_unique(r, servers)
     mesh = mesh_settings(r, saltmesh.get("mesh"), servers)
     containers = container_settings(r, saltmesh.get("containers"))
@@ -193,13 +285,21 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
                     and net.ip is not None
                     and net.ip.ip not in mesh.subnet
                 ):
+                    entry = server.app or name
                     r.bad(
-                        f"servers:{name}:container:networks:{i}:ip",
+                        f"servers:{entry}:container:networks:{i}:{'pool' if net.pool else 'ip'}",
                         f"{net.ip.ip} is outside the mesh subnet {mesh.subnet}",
                     )
     if r.problems:
         raise PillarError(r.problems)
-    return Inventory(servers=dict(sorted(servers.items())), mesh=mesh, containers=containers)
+    return Inventory(
+        servers=dict(sorted(servers.items())),
+        mesh=mesh,
+        containers=containers,
+        pools=pool_map,
+        pending=dict(sorted(pending.items())),
+        apps=app_names,
+    )
 
 
 # --------------------------------------------------------------------------- single specs

@@ -1,4 +1,6 @@
-"""Container placement: which docker host runs each container that has no ``parents``.
+"""Stateless container placement by weighted rendezvous hashing (the first placement; kept for
+its API and :func:`host_numbers`). ``salt-run placement.plan`` now plans with
+:mod:`saltmesh.placement.fleet`: rules, resources, apps, pools, and the history it keeps to.
 
 Weighted rendezvous hashing (highest random weight): every (container, host) pair gets a score
 ``-weight / ln(u)`` with ``u`` a uniform number in (0, 1) derived from sha256(container, host);
@@ -78,9 +80,10 @@ def assign(
     return out
 
 
-def _numbers(
+def host_numbers(
     raw: Any, path: str, hosts: set[str], kind: type, problems: list[tuple[str, str]]
 ) -> dict[str, Any]:
+    """``saltmesh:placement_weights`` or ``placement_capacity``: docker host -> number."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -111,11 +114,11 @@ def plan(pillar: Mapping[str, Any]) -> list[Row]:
     problems: list[tuple[str, str]] = []
     weights = {h: 1.0 for h in hosts}
     weights.update(
-        _numbers(
+        host_numbers(
             saltmesh.get("placement_weights"), "saltmesh:placement_weights", hosts, float, problems
         )
     )
-    capacity = _numbers(
+    capacity = host_numbers(
         saltmesh.get("placement_capacity"), "saltmesh:placement_capacity", hosts, int, problems
     )
     if problems:

@@ -24,13 +24,19 @@ def test_plan_and_apply(salt_run_cli, pillar, prefix, tmp_path):
     servers[names[0]]["parents"] = hosts[0]
     pillar.set({"servers": servers, "saltmesh": {"placement_weights": {hosts[2]: 0}}})
 
-    ret = salt_run_cli.run("placement.plan")
+    ret = salt_run_cli.run("placement.plan", "--out=json")
     assert ret.returncode == 0, ret
-    lines = ret.data
-    assert lines[0].split() == ["CONTAINER", "HOST", "HOW"]
-    rows = {line.split()[0]: line.split()[1:3] for line in lines[1:-1]}
-    assert rows[names[0]] == [hosts[0], "pinned"]
-    assert {h for h, how in rows.values() if how == "hashed"} <= set(hosts[:2])
+    data = ret.data  # one mapping per container
+    assert sorted(data) == sorted(names)
+    assert (data[names[0]]["host"], data[names[0]]["how"]) == (hosts[0], "pinned")
+    assert {d["how"] for c, d in data.items() if c != names[0]} == {"placed"}
+    assert {d["host"] for d in data.values()} <= set(hosts[:2])
+    assert all(d["move"] is None and d["reasons"] for d in data.values())
+    rows = {c: [d["host"], d["how"]] for c, d in data.items()}
+
+    text = salt_run_cli.run("placement.plan", "--out=txt")
+    assert text.returncode == 0, text
+    assert "CONTAINER" in text.stdout and "USED/TOTAL" in text.stdout  # pprint may split lines
 
     path = tmp_path / "saltmesh_placement.sls"
     ret = salt_run_cli.run("placement.apply", f"path={path}", "test=True")

@@ -83,8 +83,11 @@ def mesh_lab(salt_master, salt_cli, salt_run_cli, pillar_tree, tmp_path_factory)
         stack.callback(lab.stop)
         lab.start()
         for h in lab.hosts:
+            # netns: containers placed on this host attach to its OVS (tests/integration/mesh/
+            # test_placement_lab.py); only the docker module reads it
             minions[h.name] = salt_master.salt_minion_daemon(
-                f"{prefix}-m{h.index}", overrides={"saltmesh": {"ovsdb": h.ovs.db}}
+                f"{prefix}-m{h.index}",
+                overrides={"saltmesh": {"ovsdb": h.ovs.db, "netns": h.netns}},
             )
         # minions start and stop in parallel: each one mostly waits on its own handshake
         with ThreadPoolExecutor(len(minions)) as pool:

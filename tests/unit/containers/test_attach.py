@@ -103,6 +103,31 @@ def test_attach_runs_veth_nsenter_and_one_transaction():
     assert txn[0][:3] == ["add-port", "br0", host]
 
 
+def test_attach_announces_the_address_once_on_the_bridge(monkeypatch):
+    """After the port is on the bridge: arp_notify on, the interface bounced (a gratuitous
+    ARP), the default route back; nothing to announce without an IPv4 address or sysctl."""
+    monkeypatch.setattr(attach.shutil, "which", lambda binary: f"/usr/sbin/{binary}")
+    net = spec(networks=[{"bridge": "br0", "ip": "10.0.0.2/24", "gateway": "10.0.0.1",
+                          "interface": "eth1"}]).networks  # fmt: skip
+    a = attacher()
+    a.ensure("web01", net, 42, test=False)
+    nsenter = ["nsenter", "-t", "42", "-n"]
+    assert a.run.calls[-2] == ([*nsenter, "sysctl", "-q", "-w",
+                                "net/ipv4/conf/eth1/arp_notify=1"], None)  # fmt: skip
+    assert a.run.calls[-1] == (
+        [*nsenter, "ip", "-batch", "-"],
+        "link set dev eth1 down\nlink set dev eth1 up\n"
+        "route replace default via 10.0.0.1 dev eth1\n",
+    )
+    bare = attacher()
+    bare.ensure("web01", spec(networks=[{"bridge": "br0"}]).networks, 42, test=False)
+    assert not any("sysctl" in argv for argv, _ in bare.run.calls)
+    monkeypatch.setattr(attach.shutil, "which", lambda binary: None)
+    no_sysctl = attacher()
+    no_sysctl.ensure("web01", net, 42, test=False)
+    assert not any("sysctl" in argv for argv, _ in no_sysctl.run.calls)
+
+
 def test_restart_replaces_stale_port_and_veth():
     a = attacher(owned("web01", "eth0", pid=41), links=[names.host_ifname("web01", "eth0")])
     assert a.ensure("web01", NET, 42, test=False)["eth0"]["old"] == "container restarted"

@@ -29,8 +29,8 @@ def plan(f: PlanFacts, day: Day) -> None:
     for host, ports in f.tunnels.items():
         assert sorted(ports.values()) == [h for h in DOCKER_HOSTS if h != host], (host, ports)
     pinned = {n for n, how in f.how.items() if how == "pinned"}
-    hashed = {n for n, how in f.how.items() if how == "hashed"}
-    assert pinned == {"web01", "db01"} and hashed == {"cache01"}, f.how
+    placed = {n for n, how in f.how.items() if how == "placed"}
+    assert pinned == {"web01", "db01"} and placed == {"cache01"}, f.how
     assert set(f.placement) == {"cache01"}, f.placement
     assert f.placement["cache01"] in DOCKER_HOSTS, f.placement
     svg = f.svg.read_text()

@@ -95,7 +95,7 @@ class HostView:
 class PlanFacts:
     tunnels: dict[str, dict[str, str]]  # host -> {port: peer}
     placement: dict[str, str]  # container -> host, as placement.apply wrote it
-    how: dict[str, str]  # container -> pinned | hashed (placement.plan)
+    how: dict[str, str]  # container -> pinned | placed | kept | rebalanced (placement.plan)
     record: dict
     svg: Path
 
@@ -601,12 +601,10 @@ class Day:
         data = json.loads(m.run("mesh.plan", "--out=json").stdout)
         tunnels = {h: {t["name"]: t["peer"] for t in hp["tunnels"]} for h, hp in data.items()}
 
-        table = json.loads(m.run("placement.plan", "--out=json").stdout)
-        self.shown("salt-run placement.plan", "\n".join(table), full=True)
-        how = {}
-        for line in table[1:-1]:
-            name, _host, kind = line.split()[:3]
-            how[name] = kind
+        table = m.run("placement.plan", "--out=nested").stdout
+        self.shown("salt-run placement.plan", table, full=True)
+        rows = json.loads(m.run("placement.plan", "--out=json").stdout)
+        how = {name: row["how"] for name, row in rows.items()}
         applied = json.loads(m.run("placement.apply", "--out=json").stdout)
         record = Path(applied["path"])
         self.shown(

@@ -48,7 +48,7 @@ def svg(tmp_path) -> Path:
 
 def good_plan(svg):
     tunnels = {h: {f"vxlan-{p}": p for p in HOSTS if p != h} for h in HOSTS}
-    how = {"web01": "pinned", "db01": "pinned", "cache01": "hashed"}
+    how = {"web01": "pinned", "db01": "pinned", "cache01": "placed"}
     return PlanFacts(tunnels, {"cache01": "docker03"}, how, {}, svg)
 
 

@@ -20,7 +20,7 @@ from saltmesh.inventory.pools import Allocation, parse_allocations
 from saltmesh.inventory.reader import Reader
 from saltmesh.placement import addresses
 from saltmesh.placement.fit import Load, capacity_from_grains
-from saltmesh.placement.hashing import host_numbers
+from saltmesh.placement.hashing import host_weights_and_capacity
 from saltmesh.placement.model import PINNED, Decision, Host, Item
 from saltmesh.placement.planner import Planner
 from saltmesh.units import format_cpus, format_size
@@ -168,18 +168,7 @@ def _hosts(
     """The docker hosts; *fresh* ones were not usable at the last apply (``known``; a record
     older than ``placement_hosts`` knows every host, so upgrading moves nothing)."""
     names = {h.name for h in inv.docker_hosts}
-    problems: list[tuple[str, str]] = []
-    weights = {h: 1.0 for h in names}
-    weights.update(
-        host_numbers(
-            saltmesh.get("placement_weights"), "saltmesh:placement_weights", names, float, problems
-        )
-    )
-    slots = host_numbers(
-        saltmesh.get("placement_capacity"), "saltmesh:placement_capacity", names, int, problems
-    )
-    if problems:
-        raise PillarError(problems)
+    weights, slots = host_weights_and_capacity(saltmesh, names)
     out = []
     for s in inv.docker_hosts:
         attrs = {"host": s.name}

@@ -104,13 +104,11 @@ def host_numbers(
     return out
 
 
-def plan(pillar: Mapping[str, Any]) -> list[Row]:
-    """The full placement table from pillar; raises PillarError naming each problem."""
-    saltmesh = dict(pillar.get("saltmesh") or {})
-    previous = saltmesh.pop("placement", None) or {}
-    # validate everything, without the old placement (it is what we recompute)
-    inv = inventory.parse({**pillar, "saltmesh": saltmesh})
-    hosts = {h.name for h in inv.docker_hosts}
+def host_weights_and_capacity(
+    saltmesh: Mapping[str, Any], hosts: set[str]
+) -> tuple[dict[str, float], dict[str, int]]:
+    """``saltmesh:placement_weights`` (default 1 per host) and ``saltmesh:placement_capacity``
+    of the docker hosts ``hosts``; raises PillarError naming each problem."""
     problems: list[tuple[str, str]] = []
     weights = {h: 1.0 for h in hosts}
     weights.update(
@@ -123,6 +121,17 @@ def plan(pillar: Mapping[str, Any]) -> list[Row]:
     )
     if problems:
         raise PillarError(problems)
+    return weights, capacity
+
+
+def plan(pillar: Mapping[str, Any]) -> list[Row]:
+    """The full placement table from pillar; raises PillarError naming each problem."""
+    saltmesh = dict(pillar.get("saltmesh") or {})
+    previous = saltmesh.pop("placement", None) or {}
+    # validate everything, without the old placement (it is what we recompute)
+    inv = inventory.parse({**pillar, "saltmesh": saltmesh})
+    hosts = {h.name for h in inv.docker_hosts}
+    weights, capacity = host_weights_and_capacity(saltmesh, hosts)
     containers = inv.by_type("container")
     pinned = {s.name: s.parents[0] for s in containers if s.parents}
     free = [s.name for s in containers if not s.parents]

@@ -23,6 +23,7 @@ from tests.conftest import REPO, Pillar, state_ret
 from tests.support import docker as d
 from tests.support import minion_image as mi
 from tests.support.nagios import CHECK_NRPE
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.reliability, pytest.mark.usefixtures("docker_ok")]
 
@@ -92,16 +93,6 @@ def _pillar(prefix: str, dh, master, tag: str) -> dict:
     return {"servers": servers, "saltmesh": {"nagios": nagios}}
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def _apply(cli, sls: str, target: str, **kw) -> list[dict]:
     ret = cli.run("state.sls", sls, minion_tgt=target, **kw)
     results = state_ret(ret)
@@ -146,11 +137,15 @@ def test_a_container_declared_as_a_minion_registers_and_takes_nagios_nrpe(
             assert mounts[target]["RW"] is False, mounts
 
         # 2. registered by the reactor's runner: the key the docker host made, nobody's hands
-        _wait(lambda: _key_state(minion_master, name) == "accepted", 60, f"{name}'s key")
+        wait_until(
+            lambda: _key_state(minion_master, name) == "accepted", 60, f"{name}'s key", step=1
+        )
         master_key = Path(minion_master.config["pki_dir"]) / "minions" / name
         assert master_key.read_text().strip() == (folder / "pki" / "minion.pub").read_text().strip()
         quick = minion_master.salt_cli(timeout=10)  # a ping published before it connected is lost
-        _wait(lambda: quick.run("test.ping", minion_tgt=name).data is True, 120, "test.ping")
+        wait_until(
+            lambda: quick.run("test.ping", minion_tgt=name).data is True, 120, "test.ping", step=1
+        )
         registered = time.monotonic() - started
         assert name not in key_events.accepted_by_hand
         assert [e for e in key_events.seen if e.get("id") == name], "it never authenticated"

@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
 
 from tests.conftest import REPO
 from tests.support.systemd_box import Box, build_image, have_tools
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.reliability
 
@@ -146,13 +146,7 @@ def reloads(box: Box) -> int:
 
 
 def wait(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(predicate, timeout, what)
 
 
 def test_reload_through_systemd_and_slack_as_the_nagios_user(box):

@@ -9,8 +9,6 @@ options ``saltmesh:ovsdb``/``saltmesh:netns`` in production).
 
 from __future__ import annotations
 
-import datetime
-import re
 import shutil
 import subprocess
 import time
@@ -300,36 +298,3 @@ def minion_b(salt_master, salt_cli, docker_hosts, private_dockerd, probe):
         ret = salt_cli.run("saltutil.sync_all", minion_tgt=factory.id)
         assert ret.returncode == 0, ret
         yield factory
-
-
-class MinionLog:
-    """The minion's log from now on: tracebacks, and the engine's runs with their times."""
-
-    RUN = re.compile(
-        r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d+)\].*saltmesh_containers: running state\.sls"
-    )
-
-    def __init__(self, minion):
-        self.path = Path(minion.config["log_file"])
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
-
-    def text(self) -> str:
-        with open(self.path, encoding="utf-8", errors="replace") as fh:
-            fh.seek(self.offset)
-            return fh.read()
-
-    def tracebacks(self) -> list[str]:
-        lines = self.text().splitlines()
-        return [
-            lines[max(0, i - 1)] for i, line in enumerate(lines) if "Traceback (most recent" in line
-        ]
-
-    def engine_runs(self) -> list[float]:
-        """Start times (epoch seconds) of the engine's runs since this object was made."""
-        out = []
-        for line in self.text().splitlines():
-            m = self.RUN.match(line)
-            if m:
-                stamp = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
-                out.append(stamp.timestamp() + int(m.group(2)) / 1000)
-        return out

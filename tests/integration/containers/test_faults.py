@@ -14,8 +14,9 @@ import yaml
 
 from saltmesh.containers.names import host_ifname
 from tests.conftest import Pillar, state_ret
-from tests.integration.containers.conftest import ENGINE_COOLDOWN, MinionLog
+from tests.integration.containers.conftest import ENGINE_COOLDOWN
 from tests.support import docker as d
+from tests.support.minion_log import MinionLog
 from tests.support.net import received
 
 pytestmark = [pytest.mark.usefixtures("docker_ok"), pytest.mark.reliability]

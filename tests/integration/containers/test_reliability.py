@@ -18,8 +18,8 @@ import pytest
 from saltmesh import fileio, hostlock
 from saltmesh.containers.names import host_ifname
 from tests.conftest import state_ret
-from tests.integration.containers.conftest import MinionLog
 from tests.support import docker as d
+from tests.support.minion_log import MinionLog
 from tests.support.net import received
 
 pytestmark = [pytest.mark.usefixtures("docker_ok"), pytest.mark.reliability]

@@ -13,9 +13,10 @@ import json
 
 import pytest
 
-from tests.integration.nagios.test_reliability import NRPE_ID, MinionLog
+from tests.integration.nagios.test_reliability import NRPE_ID
 from tests.integration.nagios.test_running import OBJECTS_ID, snapshot
 from tests.reliability.corpus import cases
+from tests.support.minion_log import MinionLog
 
 pytestmark = pytest.mark.reliability
 
@@ -37,8 +38,7 @@ def test_nagios_states_refuse_bad_pillar(
     data = on_the_harness(pillar, nagios_settings)
     before = snapshot(nagios.conf_dir), snapshot(nrpe.include_dir), nagios.pid()
     daemons = nagios.program_start(), nagios.cache_mtime(), nrpe.pid()
-    log = MinionLog(salt_minion.config["log_file"])
-    log.mark()
+    log = MinionLog(salt_minion)
     runs = [("nagios.running", OBJECTS_ID)]
     if expect.startswith("saltmesh:nagios"):
         runs.append(("nagios.nrpe", NRPE_ID))

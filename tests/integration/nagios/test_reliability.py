@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import changed
 from tests.integration.nagios.test_running import OBJECTS_ID, by_id, run_sls, servers, snapshot
+from tests.support.minion_log import MinionLog
 from tests.support.nagios import FOREIGN, FOREIGN_HOSTS
 
 pytestmark = pytest.mark.reliability
@@ -30,34 +31,9 @@ pytestmark = pytest.mark.reliability
 NRPE_ID = "saltmesh-nrpe-config"
 
 
-class MinionLog:
-    """The minion's log file (salt-call writes to it too), read from a mark on."""
-
-    def __init__(self, path: str):
-        self.path = Path(path)
-        self.offset = 0
-
-    def mark(self) -> None:
-        self.offset = self.path.stat().st_size if self.path.exists() else 0
-
-    def since(self) -> str:
-        with open(self.path, encoding="utf-8", errors="replace") as fh:
-            fh.seek(self.offset)
-            return fh.read()
-
-    def assert_clean(self) -> str:
-        """No traceback at any level since the mark; returns the new text."""
-        text = self.since()
-        assert "Traceback (most recent call last)" not in text, text[-4000:]
-        assert "An exception occurred in this state" not in text, text[-4000:]
-        return text
-
-
 @pytest.fixture
 def minion_log(salt_minion):
-    log = MinionLog(salt_minion.config["log_file"])
-    log.mark()
-    return log
+    return MinionLog(salt_minion)
 
 
 @pytest.fixture

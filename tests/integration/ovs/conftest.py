@@ -11,7 +11,6 @@ import json
 import subprocess
 import uuid
 from dataclasses import asdict
-from pathlib import Path
 
 import pytest
 import yaml
@@ -21,6 +20,7 @@ from saltmesh.ovs.ovsdb import Ovsdb
 from saltmesh.ovs.port import diff_port
 from saltmesh.ovs.spec import PortSpec
 from tests.conftest import state_ret
+from tests.support.minion_log import MinionLog
 from tests.support.ovs import seed_foreign
 
 
@@ -147,18 +147,8 @@ def veth_pairs(ovs, prefix):
 
 @pytest.fixture
 def minion_log(salt_minion):
-    """Returns a callable giving the minion log lines written since the fixture started."""
-    path = Path(salt_minion.config["log_file"])
-    start = path.stat().st_size if path.exists() else 0
-
-    def new_lines() -> list[str]:
-        if not path.exists():
-            return []
-        with path.open(errors="replace") as fh:
-            fh.seek(start)
-            return fh.read().splitlines()
-
-    return new_lines
+    """The minion log from the start of the test on."""
+    return MinionLog(salt_minion)
 
 
 @pytest.fixture(scope="session")

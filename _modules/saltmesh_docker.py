@@ -16,6 +16,10 @@ Minion options (all optional):
       netns: hostA                              # netns where ovs-vswitchd runs (default: root)
       lock_timeout: 300                         # seconds to wait for the host lock
       minion_dir: /var/lib/saltmesh/minions     # config and keys of minion containers
+      garp: true      # false: no gratuitous ARP after an attach (only to measure what it buys)
+
+``dhcp: true`` networks need ``busybox`` on the docker host (its ``udhcpc`` asks the address
+from the container's netns); without it such a container fails cleanly, naming busybox.
 
 Every function answers cleanly: a failure is a ``CommandExecutionError`` with one line naming
 the culprit (the states turn it into ``result: False``), never a traceback. Every function that
@@ -95,7 +99,9 @@ def _lock(test):
 
 
 def _attacher(ovsdb=None, netns=None):
-    return attach.Attacher(ovsdb or _opt("ovsdb"), netns or _opt("netns"))
+    # saltmesh:garp false: no gratuitous ARP after an attach (only to measure what it buys)
+    announce = _opt("garp", True) is not False
+    return attach.Attacher(ovsdb or _opt("ovsdb"), netns or _opt("netns"), announce=announce)
 
 
 def _one_line(text):

@@ -67,6 +67,8 @@ def running(
     memory=None,
     cpus=None,
     networks=None,
+    dns=None,
+    dns_search=None,
     environment=None,
     host=None,
     ovsdb=None,
@@ -97,8 +99,13 @@ def running(
         Limits (``256m``, ``0.5``), updated in place.
     networks
         OVS attachments: ``bridge`` (required), ``ip`` (with prefix), ``mac``, ``gateway``,
-        ``vlan``, ``mtu``, ``interface`` (default ``eth<index>``). With networks the container
-        runs with ``network_mode: none``.
+        ``vlan``, ``mtu``, ``interface`` (default ``eth<index>``), ``dhcp: true`` (instead of
+        ``ip``: the address comes from the DHCP server on the bridge at every attach; the MAC
+        defaults to one derived from ``name``; needs ``busybox`` on the docker host). With
+        networks the container runs with ``network_mode: none``.
+    dns, dns_search
+        Resolver IPs and search domains written into the container's resolv.conf (a change
+        recreates the container).
     host
         Docker host name recorded in the ``saltmesh.host`` label.
     ovsdb, netns

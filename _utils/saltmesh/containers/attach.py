@@ -8,9 +8,14 @@ For each ``NetworkAttachment`` of a running container:
 * container side created as ``vsp<12 hex>`` directly in the container's netns, then renamed to
   the declared interface and given its MAC, address, MTU, default route; transmit checksum
   offload is switched off there (userspace OVS forwards unfinished checksums: TCP dies);
+* ``dhcp: true``: once the port is on the bridge, the address is asked from the DHCP server
+  on the bridge (busybox ``udhcpc`` in the container's netns, :mod:`~saltmesh.containers.dhcp`)
+  and applied like a static one; the MAC is derived from the container's name when not given;
 * once the port is on the bridge, the address is announced: ``arp_notify`` on and the
   interface bounced, so the kernel sends a gratuitous ARP (pipework's ``arping -A``) and the
   bridges of the mesh learn where the MAC is now (it stays the same when a container moves).
+  ``announce=False`` (minion option ``saltmesh:garp: false``) leaves it out: for measuring
+  what it buys, never for production.
 
 Whether an attachment is intact is read without entering the container. A ``docker restart``
 changes the PID and destroys the veth, so the next run re-attaches. Ports carrying our
@@ -26,10 +31,12 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from saltmesh import proc
+from saltmesh.containers import dhcp
 from saltmesh.containers.iproute import (
     announce_batch,
     arp_notify,
@@ -42,6 +49,8 @@ from saltmesh.containers.names import host_ifname, peer_ifname
 from saltmesh.containers.ports import EXT_IFACE, check, describe, owned_ports, port_spec
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.inventory import NetworkAttachment
+from saltmesh.inventory.containers import dhcp_macs
+from saltmesh.inventory.model import ContainerSpec
 from saltmesh.ovs.ovsdb import VSCTL, Ovsdb
 from saltmesh.ovs.port import diff_port, remove_port
 from saltmesh.ovs.schema import Snapshot
@@ -66,10 +75,17 @@ class Attacher:
     containers costs the same as checking one.
     """
 
-    def __init__(self, ovsdb: str | None = None, netns: str | None = None, runner: Runner = run):
+    def __init__(
+        self,
+        ovsdb: str | None = None,
+        netns: str | None = None,
+        runner: Runner = run,
+        announce: bool = True,
+    ):
         self.ovsdb = Ovsdb(ovsdb)
         self.netns = netns or None
         self.run = runner
+        self.announce = announce
         self._snap: Snapshot | None = None
         self._links: set[str] | None = None
 
@@ -101,6 +117,11 @@ class Attacher:
                     f"container {container}: bridge {net.bridge} does not exist on this host's "
                     f"Open vSwitch ({self.ovsdb.db or 'default socket'})"
                 )
+            if net.dhcp and dhcp.busybox() is None:
+                raise SaltmeshError(
+                    f"container {container} {net.interface}: dhcp: true needs busybox (its "
+                    "udhcpc is the DHCP client) on the docker host; install busybox"
+                )
 
     def pending(
         self, container: str, networks: Iterable[NetworkAttachment], pid: int
@@ -117,7 +138,9 @@ class Attacher:
     def ensure(
         self, container: str, networks: Sequence[NetworkAttachment], pid: int, test: bool
     ) -> dict[str, Any]:
-        """Attach what is missing; return ``{interface: {"old": reason, "new": settings}}``."""
+        """Attach what is missing; return ``{interface: {"old": reason, "new": settings}}``
+        (a ``dhcp: true`` attachment's ``new`` has the leased ``ip``, except in test mode)."""
+        networks = dhcp_macs(container, ContainerSpec("", networks=tuple(networks))).networks
         self.validate(container, networks)
         changes: dict[str, Any] = {}
         declared = {host_ifname(container, net.interface) for net in networks}
@@ -129,7 +152,9 @@ class Attacher:
         for net, reason in self.pending(container, networks, pid):
             changes[net.interface] = {"old": reason, "new": describe(net)}
             if not test:
-                self._attach(container, net, pid)
+                leased = self._attach(container, net, pid)
+                if leased is not None:
+                    changes[net.interface]["new"]["ip"] = str(leased)
         return changes
 
     def _drop_port(self, name: str) -> None:
@@ -139,7 +164,8 @@ class Attacher:
         ifaces = {k: v for k, v in self.snap.interfaces.items() if k != name}
         self._snap = dataclasses.replace(self.snap, ports=ports, interfaces=ifaces)
 
-    def _attach(self, container: str, net: NetworkAttachment, pid: int) -> None:
+    def _attach(self, container: str, net: NetworkAttachment, pid: int) -> Any:
+        """Plug ``net`` in; return the leased address of a ``dhcp: true`` network."""
         if not pid:
             raise SaltmeshError(f"container {container} is not running; cannot attach it")
         host, peer = host_ifname(container, net.interface), peer_ifname(container, net.interface)
@@ -158,12 +184,40 @@ class Attacher:
         clauses, _ = diff_port(port_spec(container, net, pid), self.snap)
         self.ovsdb.transact(clauses)
         self._snap = None  # re-read lazily if another container needs it
-        if net.ip is not None and net.ip.version == 4 and shutil.which("sysctl"):
+        address, gateway, lease = net.ip, net.gateway, None
+        if net.dhcp:
+            lease = self._lease(container, net, pid)
+            address, gateway = lease.ip, net.gateway or lease.router
+            self.run(
+                [*nsenter, "ip", "-batch", "-"], dhcp.lease_batch(net.interface, lease, gateway)
+            )
+        if (
+            self.announce
+            and address is not None
+            and address.version == 4
+            and shutil.which("sysctl")
+        ):
             # announce the address now that the port is on the bridge (pipework's arping -A):
             # a container moved to this host keeps its MAC, and every bridge of the mesh still
             # sends that MAC towards the old host until it hears from it
             self.run([*nsenter, "sysctl", "-q", "-w", arp_notify(net.interface)], None)
-            self.run([*nsenter, "ip", "-batch", "-"], announce_batch(net))
+            self.run([*nsenter, "ip", "-batch", "-"], announce_batch(net, gateway))
+        return lease.ip if lease is not None else None
+
+    def _lease(self, container: str, net: NetworkAttachment, pid: int) -> dhcp.Lease:
+        """Ask the DHCP server on the bridge (the port is on it now). Without a lease the port
+        is taken off again, so the next run re-attaches instead of keeping an addressless one."""
+        busybox = dhcp.busybox() or dhcp.BUSYBOX
+        with tempfile.TemporaryDirectory(prefix="saltmesh-dhcp-") as tmp:
+            argv = dhcp.client_argv(busybox, pid, net.interface, dhcp.write_script(tmp))
+            try:
+                said, lease = "", dhcp.parse_lease(self.run(argv, None))
+            except CommandError as err:
+                said, lease = err.stderr, None
+        if lease is None:
+            self._drop_port(host_ifname(container, net.interface))
+            raise SaltmeshError(dhcp.describe_failure(container, net.interface, net.bridge, said))
+        return lease
 
     def detach(self, ports: Iterable[str], test: bool) -> list[str]:
         """Remove our ports (and their host veths); returns the names removed."""

@@ -49,10 +49,12 @@ def arp_notify(interface: str) -> str:
     return f"net/ipv4/conf/{interface}/arp_notify=1"
 
 
-def announce_batch(net: NetworkAttachment) -> str:
+def announce_batch(net: NetworkAttachment, gateway: object = None) -> str:
     """The ``ip -batch -`` script that bounces the interface (with ``arp_notify`` on, its up
-    sends a gratuitous ARP) and puts the default route back (a down removes it)."""
+    sends a gratuitous ARP) and puts the default route back (a down removes it): ``gateway``,
+    else the declared one."""
     lines = [f"link set dev {net.interface} down", f"link set dev {net.interface} up"]
-    if net.gateway is not None:
-        lines.append(f"route replace default via {net.gateway} dev {net.interface}")
+    via = gateway if gateway is not None else net.gateway
+    if via is not None:
+        lines.append(f"route replace default via {via} dev {net.interface}")
     return "\n".join(lines) + "\n"

@@ -26,6 +26,8 @@ def fingerprint(net: NetworkAttachment) -> str:
     text = "|".join(
         str(v) for v in (net.bridge, net.interface, net.ip, net.mac, net.gateway, net.mtu, net.vlan)
     )
+    if net.dhcp:  # only then: the fingerprints of existing attachments stay as they were
+        text += "|dhcp"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -36,6 +38,8 @@ def describe(net: NetworkAttachment) -> dict[str, Any]:
         value = getattr(net, key)
         if value is not None:
             out[key] = str(value) if key in ("ip", "gateway") else value
+    if net.dhcp:
+        out["dhcp"] = True
     return out
 
 

@@ -28,6 +28,7 @@ from saltmesh.containers.spec import (
 )
 from saltmesh.errors import SaltmeshError
 from saltmesh.inventory import ContainerSpec
+from saltmesh.inventory.containers import dhcp_macs
 
 ACTIVE = ("running", "paused", "restarting")
 
@@ -171,6 +172,7 @@ def ensure_running(
     attachment, still reports the recreate) and says in its comment what failed.
     """
     out = Outcome(name)
+    spec = dhcp_macs(name, spec)  # dhcp: true without a mac: derived from the name
     attach = attacher is not None and bool(spec.networks)
     if attach:
         attacher.validate(name, spec.networks)

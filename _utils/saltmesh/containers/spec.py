@@ -1,7 +1,8 @@
 """A ContainerSpec in Docker's terms (pure): compare it with an inspect, build API arguments.
 
 Only what the spec sets is compared (``None`` = not managed). Memory, CPUs and the restart
-policy can be updated in place; any other difference recreates the container, and the change
+policy can be updated in place; any other difference (``dns``/``dns_search`` included: Docker
+writes resolv.conf at create) recreates the container, and the change
 record names the fields that forced it: ``{field: {"old": ..., "new": ...}}``.
 """
 
@@ -82,6 +83,9 @@ def desired_values(spec: ContainerSpec, host: str | None, image_id: str | None) 
             want[key] = getattr(spec, key)
     if spec.restart is not None:
         want["restart"] = spec.restart or "no"
+    for key in ("dns", "dns_search"):
+        if getattr(spec, key) is not None:
+            want[key] = list(getattr(spec, key))
     if spec.networks:
         want["network_mode"] = "none"
     return want
@@ -125,6 +129,8 @@ def actual_values(
     quota, period = hcfg.get("CpuQuota") or 0, hcfg.get("CpuPeriod") or CPU_PERIOD
     have["cpus"] = round(quota / period, 3) if quota > 0 else None
     have["restart"] = (hcfg.get("RestartPolicy") or {}).get("Name") or "no"
+    have["dns"] = list(hcfg.get("Dns") or [])
+    have["dns_search"] = list(hcfg.get("DnsSearch") or [])
     have["network_mode"] = hcfg.get("NetworkMode")
     return have
 
@@ -210,6 +216,8 @@ def carried_over(
     found["memory"] = hcfg.get("Memory") or None
     quota, period = hcfg.get("CpuQuota") or 0, hcfg.get("CpuPeriod") or CPU_PERIOD
     found["cpus"] = round(quota / period, 3) if quota > 0 else None
+    found["dns"] = tuple(hcfg.get("Dns") or ()) or None
+    found["dns_search"] = tuple(hcfg.get("DnsSearch") or ()) or None
     keep = {
         key: value
         for key, value in found.items()
@@ -243,6 +251,10 @@ def create_kwargs(name: str, spec: ContainerSpec, host: str | None) -> dict[str,
         host_config.update(Memory=spec.memory, MemorySwap=-1)
     if spec.cpus is not None:
         host_config.update(CpuPeriod=CPU_PERIOD, CpuQuota=_cpu_quota(spec.cpus))
+    if spec.dns is not None:
+        host_config["Dns"] = list(spec.dns)
+    if spec.dns_search is not None:
+        host_config["DnsSearch"] = list(spec.dns_search)
     if spec.networks:
         host_config["NetworkMode"] = "none"
     kwargs: dict[str, Any] = {

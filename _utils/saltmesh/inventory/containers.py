@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from saltmesh.constants import ASIDE_SUFFIX, IFNAMSIZ, MINION_MOUNTS
+from saltmesh.discovery.mac import derived_mac
 from saltmesh.errors import PillarError
 from saltmesh.inventory.model import (
     CONTAINER_KEYS,
@@ -17,6 +18,7 @@ from saltmesh.inventory.model import (
     MinionSpec,
     NetworkAttachment,
     as_ip,
+    with_,
 )
 from saltmesh.inventory.reader import NAME_RE, Reader
 from saltmesh.units import parse_size
@@ -25,7 +27,7 @@ RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
-_NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool")
+_NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool", "dhcp")
 
 MEMORY_MIN = 6 * 1024**2  # the smallest limit Docker accepts
 CPUS_MIN, CPUS_MAX = 0.01, 1024.0  # a CFS quota of at least 1 ms per 100 ms period
@@ -132,6 +134,11 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
         for key in ("ip", "mac"):
             if data.get(key) is not None:
                 r.bad(f"{path}:{key}", f"the pool {pool} gives the {key}; remove one of them")
+    dhcp = r.boolean(data, "dhcp", path, False)
+    if dhcp:
+        for key in ("ip", "pool"):
+            if data.get(key) is not None:
+                r.bad(f"{path}:{key}", f"dhcp: true gives the address; remove {key} or dhcp")
     interface = data.get("interface", f"eth{index}")
     interface = ifname(r, interface, f"{path}:interface")
     if interface == "lo":
@@ -146,6 +153,7 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
         mtu=r.integer(data, "mtu", path, 68, 65535),
         interface=interface or "eth0",
         pool=pool,
+        dhcp=dhcp,
     )
 
 
@@ -240,6 +248,29 @@ def _checked(r: Reader, data: Mapping[str, Any], key: str, path: str, regex, wha
     return value
 
 
+def _dns(r: Reader, data: Mapping[str, Any], path: str) -> tuple[tuple[str, ...] | None, ...]:
+    """``dns`` (resolver IPs) and ``dns_search`` (domains): Docker's ``--dns``/``--dns-search``."""
+    out: list[tuple[str, ...] | None] = []
+    for key, check, what in (
+        ("dns", lambda v: as_ip(v) is not None, "an IP address"),
+        ("dns_search", lambda v: bool(_MASTER_RE.match(v)), "a domain name"),
+    ):
+        value = data.get(key)
+        if isinstance(value, str):
+            value = [value]
+        if value is None:
+            out.append(None)
+        elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            r.bad(f"{path}:{key}", "must be a string or a list of strings")
+            out.append(None)
+        else:
+            for i, item in enumerate(value):
+                if not check(item):
+                    r.bad(f"{path}:{key}:{i}", f"{item!r} is not {what}")
+            out.append(tuple(value))
+    return tuple(out)
+
+
 def _cpus(r: Reader, data: Mapping[str, Any], path: str) -> float | None:
     cpus = data.get("cpus")
     if cpus is None:
@@ -299,6 +330,7 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
         parts = str(volume).split(":")
         if len(parts) > 1 and parts[1].rstrip("/") in MINION_MOUNTS:
             r.bad(f"{path}:volumes:{i}", f"{parts[1]} is where saltmesh mounts the minion's own")
+    dns, dns_search = _dns(r, data, path)
     workdir = r.string(data, "workdir", path)
     if workdir is not None and not workdir.startswith("/"):
         r.bad(f"{path}:workdir", f"{workdir!r} must be an absolute path")
@@ -319,6 +351,8 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
         cpus=_cpus(r, data, path),
         networks=tuple(networks),
         minion=minion,
+        dns=dns,
+        dns_search=dns_search,
     )
 
 
@@ -329,3 +363,15 @@ def parse_container(raw: Mapping[str, Any], path: str = "container") -> Containe
     if r.problems or spec is None:
         raise PillarError(r.problems or [(path, "invalid container spec")])
     return spec
+
+
+def dhcp_macs(name: str, spec: ContainerSpec) -> ContainerSpec:
+    """``spec`` with every ``dhcp: true`` network that has no ``mac`` given the MAC derived from
+    the container's name (its stable DHCP identity, the same on every host and every attach)."""
+    if not any(net.dhcp and not net.mac for net in spec.networks):
+        return spec
+    nets = tuple(
+        with_(net, mac=derived_mac(name)) if net.dhcp and not net.mac else net
+        for net in spec.networks
+    )
+    return with_(spec, networks=nets)

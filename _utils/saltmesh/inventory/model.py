@@ -38,6 +38,7 @@ class NetworkAttachment:
     mtu: int | None = None
     interface: str = "eth0"
     pool: str | None = None  # address and MAC come from this pool (saltmesh:pools)
+    dhcp: bool = False  # the address comes from the mesh's DHCP server (saltmesh:discovery)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class ContainerSpec:
     cpus: float | None = None
     networks: tuple[NetworkAttachment, ...] = ()
     minion: MinionSpec | None = None
+    dns: tuple[str, ...] | None = None  # resolvers (IPs); default: the mesh's, with discovery
+    dns_search: tuple[str, ...] | None = None  # search domains; default: the mesh domain
 
 
 CONTAINER_KEYS = tuple(f.name for f in fields(ContainerSpec))  # the pillar keys of a spec

@@ -13,6 +13,7 @@ from saltmesh.inventory.containers import (
     container_name_problem,
     container_settings,
     container_spec,
+    dhcp_macs,
 )
 from saltmesh.inventory.mesh_settings import mesh_settings
 from saltmesh.inventory.model import Inventory, Server, as_ip, with_
@@ -105,7 +106,8 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
             container = container_spec(r, data["container"], f"{path}:container")
         elif node_type == "app":
             r.bad(f"{path}:container", "is required for an app")
-    has_pool = bool(container and any(net.pool for net in container.networks))
+    # a pool or DHCP gives the address (DHCP: Nagios checks <name>.<domain>, filled in later)
+    has_pool = bool(container and any(net.pool or net.dhcp for net in container.networks))
     if node_type == "app":
         for key in ("address", "parents", "minion_id"):
             if key in data:
@@ -271,6 +273,8 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     servers: dict[str, Server] = {}
     pending: dict[str, Server] = {}
     for name, server in every.items():
+        if server.container is not None:  # an app's instances each get their own MAC
+            server = with_(server, container=dhcp_macs(name, server.container))
         server, waits = pools.resolve(r, server, pool_map, recorded)
         (pending if waits else servers)[name] = server
     _check_graph(r, {**servers, **pending}, set(external_hosts))

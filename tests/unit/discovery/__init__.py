@@ -1,0 +1,1 @@
+"""Unit tests of saltmesh.discovery (no Salt, no dnsmasq)."""

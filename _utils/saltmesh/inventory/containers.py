@@ -25,7 +25,7 @@ RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
-_NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool")
+_NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool", "dhcp")
 
 MEMORY_MIN = 6 * 1024**2  # the smallest limit Docker accepts
 CPUS_MIN, CPUS_MAX = 0.01, 1024.0  # a CFS quota of at least 1 ms per 100 ms period
@@ -132,6 +132,11 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
         for key in ("ip", "mac"):
             if data.get(key) is not None:
                 r.bad(f"{path}:{key}", f"the pool {pool} gives the {key}; remove one of them")
+    dhcp = r.boolean(data, "dhcp", path, False)
+    if dhcp:
+        for key in ("ip", "pool"):
+            if data.get(key) is not None:
+                r.bad(f"{path}:{key}", f"dhcp: true gives the address; remove {key} or dhcp")
     interface = data.get("interface", f"eth{index}")
     interface = ifname(r, interface, f"{path}:interface")
     if interface == "lo":
@@ -146,6 +151,7 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
         mtu=r.integer(data, "mtu", path, 68, 65535),
         interface=interface or "eth0",
         pool=pool,
+        dhcp=dhcp,
     )
 
 

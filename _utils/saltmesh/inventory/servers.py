@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from saltmesh.errors import PillarError
-from saltmesh.inventory import apps, pools, rules
+from saltmesh.inventory import apps, discovery, pools, rules
 from saltmesh.inventory.containers import (
     container_name_problem,
     container_settings,
@@ -26,7 +26,7 @@ _HOSTNAME_RE = re.compile(
 _SERVER_KEYS = (
     "node_type", "address", "use", "parents", "hostgroups", "minion_id", "alias",
     "services", "container", "zone", "rack", "labels", "capacity", "instances", "constraints",
-    "reserve",
+    "reserve", "overlay_address",
 )  # fmt: skip
 _TYPE_KEYS = {
     "container": ("container", "app"),
@@ -37,6 +37,7 @@ _TYPE_KEYS = {
     "rack": ("docker_host",),
     "labels": ("docker_host",),
     "capacity": ("docker_host",),
+    "overlay_address": ("docker_host",),
 }
 
 
@@ -105,7 +106,8 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
             container = container_spec(r, data["container"], f"{path}:container")
         elif node_type == "app":
             r.bad(f"{path}:container", "is required for an app")
-    has_pool = bool(container and any(net.pool for net in container.networks))
+    # a pool or DHCP gives the address (DHCP: Nagios checks <name>.<domain>, filled in later)
+    has_pool = bool(container and any(net.pool or net.dhcp for net in container.networks))
     if node_type == "app":
         for key in ("address", "parents", "minion_id"):
             if key in data:
@@ -142,6 +144,7 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
         capacity=rules.resources(r, data.get("capacity"), f"{path}:capacity", positive=True),
         constraints=rules.constraints(r, data.get("constraints"), f"{path}:constraints"),
         reserve=rules.resources(r, data.get("reserve"), f"{path}:reserve", positive=False),
+        overlay_address=discovery.overlay_address(r, data, path),
     )
 
 
@@ -277,6 +280,10 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     _check_unique(r, servers)
     mesh = mesh_settings(r, saltmesh.get("mesh"), servers)
     containers = container_settings(r, saltmesh.get("containers"))
+    found = discovery.discovery_settings(r, saltmesh.get("discovery"), servers, mesh)
+    for name in dict(found.dhcp):
+        if not servers[name].address:
+            servers[name] = with_(servers[name], address=f"{name.lower()}.{mesh.domain}")
     if mesh.subnet is not None:
         for name, server in sorted(servers.items()):
             for i, net in enumerate(server.container.networks if server.container else ()):
@@ -299,6 +306,7 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
         pools=pool_map,
         pending=dict(sorted(pending.items())),
         apps=app_names,
+        discovery=found,
     )
 
 

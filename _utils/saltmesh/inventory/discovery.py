@@ -231,7 +231,7 @@ def discovery_settings(
             )
     rng = settings.dhcp_range
     if rng is None:
-        if dhcp:
+        if dhcp and "dhcp_range" not in data:
             first = min(dhcp.values())
             r.bad(f"{path}:dhcp_range", f"is required: {first} says dhcp: true")
         return settings

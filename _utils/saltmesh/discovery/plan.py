@@ -54,6 +54,7 @@ class HostPlan:
     conf_dir: str
     run_dir: str
     binary: str
+    packages: tuple[str, ...] = ()
 
     def path(self, kind: str) -> str:
         """``conf``, ``hosts``, ``dhcp`` under conf_dir; ``pid``, ``leases`` under run_dir.
@@ -129,4 +130,5 @@ def plan_host(inv: Inventory, host: str, *, all_records=None) -> HostPlan | None
         conf_dir=settings.conf_dir,
         run_dir=settings.run_dir,
         binary=settings.binary,
+        packages=settings.packages,
     )

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from saltmesh import fileio, proc
+from saltmesh import fileio, proc, stateret
 from saltmesh.discovery import render
 from saltmesh.discovery.plan import ROLE, HostPlan
 from saltmesh.errors import CommandError, SaltmeshError
@@ -182,7 +182,7 @@ def _file_changes(plan: HostPlan, texts: dict[str, str], old: dict[str, str | No
 
 
 def ensure(plan: HostPlan, host: Host, *, test: bool) -> dict[str, Any]:
-    """Bring ``plan`` about; ``{"result", "changes", "comment"}`` (see the module doc)."""
+    """Bring ``plan`` about; a state return (see the module doc)."""
     texts = render.render(plan)
     old = {k: _read(plan.path(k)) for k in ("conf", "hosts", "dhcp")}
     changes: dict[str, Any] = {}
@@ -209,23 +209,25 @@ def ensure(plan: HostPlan, host: Host, *, test: bool) -> dict[str, Any]:
             changes["dnsmasq"] = {"old": "stopped" if pid is None else "running", "new": daemon}
         summary = f"dnsmasq of {plan.host} on {plan.port} {plan.address}: {_count(texts['hosts'])} records"
         if not changes:
-            return {"result": True, "changes": {}, "comment": f"{summary}, as planned"}
+            return stateret.state_ret(plan.host, comment=f"{summary}, as planned")
         if {"config", "records", "dhcp_hosts"} & set(changes):
             host.check(plan, texts)
         if test:
-            return {"result": None, "changes": changes, "comment": f"{summary}: would update"}
+            return stateret.state_ret(
+                plan.host, changes=changes, comment=f"{summary}: would update", test=True
+            )
     except (CommandError, OSError) as err:
         msg = " ".join(str(err).split())
-        return {"result": False, "changes": {}, "comment": f"dnsmasq of {plan.host}: {msg}"}
+        return stateret.failed(plan.host, f"dnsmasq of {plan.host}: {msg}")
     except DiscoveryError as err:
-        return {"result": False, "changes": {}, "comment": str(err)}
+        return stateret.failed(plan.host, str(err))
     done: dict[str, Any] = {}
     try:
         _apply(plan, host, texts, old, changes, addrs, pid, done)
     except (CommandError, OSError, DiscoveryError) as err:
         msg = " ".join(str(err).split())
-        return {"result": False, "changes": done, "comment": f"dnsmasq of {plan.host}: {msg}"}
-    return {"result": True, "changes": changes, "comment": f"{summary}, updated"}
+        return stateret.failed(plan.host, f"dnsmasq of {plan.host}: {msg}", done)
+    return stateret.state_ret(plan.host, changes=changes, comment=f"{summary}, updated")
 
 
 def _apply(

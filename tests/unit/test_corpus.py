@@ -24,7 +24,7 @@ def validate(pillar):
 
 
 @pytest.mark.parametrize(
-    ("expect", "pillar"), cases("inventory", "containers", "mesh", "placement")
+    ("expect", "pillar"), cases("inventory", "containers", "mesh", "placement", "discovery")
 )
 def test_corpus_case_names_its_culprit(expect, pillar):
     with pytest.raises(PillarError) as err:

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 
 from saltmesh.inventory import containers as inv_containers
+from saltmesh.inventory import discovery as inv_discovery
 from saltmesh.inventory import mesh_settings, model, servers
 from saltmesh.inventory import pools as inv_pools
 from saltmesh.nagios import build, settings
@@ -44,6 +45,7 @@ SECTIONS = {
     "servers:<name>:container:minion": inv_containers._MINION_KEYS,
     "saltmesh:mesh": mesh_settings._MESH_KEYS,
     "saltmesh:pools:<pool>": inv_pools._POOL_KEYS,
+    "saltmesh:discovery": inv_discovery._KEYS,
     "saltmesh:containers": inv_containers._SETTINGS_KEYS,
     "saltmesh:nagios": settings._SETTINGS_KEYS,
     "saltmesh:nagios:slack": settings._SLACK_KEYS,

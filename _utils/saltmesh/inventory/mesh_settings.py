@@ -8,12 +8,13 @@ from typing import Any
 
 from saltmesh.constants import DATAPATH_TYPES, TUNNEL_TYPES
 from saltmesh.inventory.containers import ifname
+from saltmesh.inventory.discovery import dns_domain
 from saltmesh.inventory.model import MeshSettings, Server, as_ip
 from saltmesh.inventory.reader import Reader
 
 _MESH_KEYS = (
     "bridge", "name", "datapath_type", "tunnel", "key", "dst_port", "mtu", "underlay_mtu",
-    "subnet", "underlay", "options", "bfd",
+    "subnet", "underlay", "options", "bfd", "domain",
 )  # fmt: skip
 
 
@@ -62,4 +63,5 @@ def mesh_settings(r: Reader, raw: Any, servers: Mapping[str, Server]) -> MeshSet
         underlay=tuple(underlay),
         options=options,
         bfd=r.boolean(data, "bfd", path, False),
+        domain=dns_domain(r, data, path),
     )

@@ -149,6 +149,8 @@ class Server:
     constraints: tuple[Constraint, ...] = ()
     reserve: Resources | None = None
     app: str | None = None
+    # a docker host's DNS/DHCP server address on the mesh bridge (saltmesh:discovery)
+    overlay_address: ipaddress.IPv4Interface | None = None
 
     @property
     def ip(self) -> IP | None:
@@ -189,6 +191,7 @@ class MeshSettings:
     underlay: tuple[tuple[str, str], ...] = ()  # host name -> underlay IP
     options: tuple[tuple[str, str], ...] = ()
     bfd: bool = False
+    domain: str = "mesh.internal"  # every server and container is <name>.<domain>
 
     @property
     def mesh_name(self) -> str:
@@ -213,6 +216,24 @@ class ContainerSettings:
 
 
 @dataclass(frozen=True)
+class DiscoverySettings:
+    """``saltmesh:discovery``: one dnsmasq per docker host with an ``overlay_address``.
+
+    ``dhcp``: each ``dhcp: true`` container's address, allocated from ``dhcp_range`` by
+    :func:`saltmesh.inventory.discovery.allocate` (name -> address, sorted by name).
+    """
+
+    enabled: bool = False
+    dhcp_range: tuple[ipaddress.IPv4Address, ipaddress.IPv4Address] | None = None
+    upstream: tuple[str, ...] = ()  # empty: the host's resolv.conf
+    conf_dir: str = "/etc/saltmesh/dnsmasq"
+    run_dir: str = "/run/saltmesh/dnsmasq"
+    binary: str = "/usr/sbin/dnsmasq"
+    packages: tuple[str, ...] = ("dnsmasq-base",)
+    dhcp: tuple[tuple[str, ipaddress.IPv4Address], ...] = ()
+
+
+@dataclass(frozen=True)
 class Inventory:
     servers: Mapping[str, Server]
     mesh: MeshSettings = field(default_factory=MeshSettings)
@@ -222,6 +243,7 @@ class Inventory:
     # state runs them and Nagios does not see them until they have one
     pending: Mapping[str, Server] = field(default_factory=dict)
     apps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # app -> instance names
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
 
     def by_type(self, node_type: str) -> list[Server]:
         return [s for _, s in sorted(self.servers.items()) if s.node_type == node_type]

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from saltmesh.errors import PillarError
-from saltmesh.inventory import apps, pools, rules
+from saltmesh.inventory import apps, discovery, pools, rules
 from saltmesh.inventory.containers import (
     container_name_problem,
     container_settings,
@@ -27,7 +27,7 @@ _HOSTNAME_RE = re.compile(
 _SERVER_KEYS = (
     "node_type", "address", "use", "parents", "hostgroups", "minion_id", "alias",
     "services", "container", "zone", "rack", "labels", "capacity", "instances", "constraints",
-    "reserve",
+    "reserve", "overlay_address",
 )  # fmt: skip
 _TYPE_KEYS = {
     "container": ("container", "app"),
@@ -38,6 +38,7 @@ _TYPE_KEYS = {
     "rack": ("docker_host",),
     "labels": ("docker_host",),
     "capacity": ("docker_host",),
+    "overlay_address": ("docker_host",),
 }
 
 
@@ -144,6 +145,7 @@ def _server(r: Reader, name: str, raw: Any, placement: Mapping[str, str]) -> Ser
         capacity=rules.resources(r, data.get("capacity"), f"{path}:capacity", positive=True),
         constraints=rules.constraints(r, data.get("constraints"), f"{path}:constraints"),
         reserve=rules.resources(r, data.get("reserve"), f"{path}:reserve", positive=False),
+        overlay_address=discovery.overlay_address(r, data, path),
     )
 
 
@@ -281,6 +283,10 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     _check_unique(r, servers)
     mesh = mesh_settings(r, saltmesh.get("mesh"), servers)
     containers = container_settings(r, saltmesh.get("containers"))
+    found = discovery.discovery_settings(r, saltmesh.get("discovery"), servers, mesh)
+    for name in dict(found.dhcp):
+        if not servers[name].address:
+            servers[name] = with_(servers[name], address=f"{name.lower()}.{mesh.domain}")
     if mesh.subnet is not None:
         for name, server in sorted(servers.items()):
             for i, net in enumerate(server.container.networks if server.container else ()):
@@ -303,6 +309,7 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
         pools=pool_map,
         pending=dict(sorted(pending.items())),
         apps=app_names,
+        discovery=found,
     )
 
 

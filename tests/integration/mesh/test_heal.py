@@ -26,7 +26,9 @@ def test_scheduled_highstate_repairs_a_deleted_tunnel(mesh_lab):
         applied = mesh_lab.run_on([minion], "state.apply")  # the highstate of salt/top.sls
         assert applied.returncode == 0, applied
         ids = sorted(r["__id__"] for r in applied.data[minion.id].values())
-        assert ids == ["saltmesh-containers", "saltmesh-heal", "saltmesh-mesh"], ids
+        assert ids == [
+            "saltmesh-containers", "saltmesh-discovery", "saltmesh-heal", "saltmesh-mesh",
+        ], ids  # fmt: skip
         (port,) = tunnel_ports(h0)
 
         h0.ovs.vsctl("del-port", BRIDGE, port)  # drift, by hand

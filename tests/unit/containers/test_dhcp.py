@@ -74,7 +74,8 @@ def test_the_mac_is_derived_from_the_name_unless_given():
 def test_the_inventory_gives_each_dhcp_container_and_app_instance_its_mac_and_no_address():
     pillar = {
         "servers": {
-            "docker01": {"node_type": "docker_host", "address": "10.0.0.11"},
+            "docker01": {"node_type": "docker_host", "address": "10.0.0.11",
+                         "overlay_address": "192.168.77.2/24"},
             "db01": {"node_type": "container", "parents": "docker01",
                      "container": {"image": "a", "networks": [{"bridge": "br-mesh",
                                                                "dhcp": True}]}},
@@ -82,7 +83,8 @@ def test_the_inventory_gives_each_dhcp_container_and_app_instance_its_mac_and_no
                     "container": {"image": "a", "networks": [{"bridge": "br-mesh",
                                                               "dhcp": True}]}},
         },
-        "saltmesh": {"placement": {"web-1": "docker01", "web-2": "docker01"}},
+        "saltmesh": {"placement": {"web-1": "docker01", "web-2": "docker01"},
+                     "discovery": {"dhcp_range": ["192.168.77.200", "192.168.77.249"]}},
     }  # fmt: skip
     inv = parse(pillar)
     for name in ("db01", "web-1", "web-2"):

@@ -1,0 +1,107 @@
+"""
+saltmesh_discovery: this docker host's DNS/DHCP server (dnsmasq) on the mesh bridge.
+
+A thin wrapper over :mod:`saltmesh.discovery` (``plan``: what it serves, ``render``: its files,
+``service``: the port, the files and the process). The ``mesh_discovery.managed`` state calls
+:func:`ensure`. Minion options ``saltmesh:ovsdb`` and ``saltmesh:netns`` say where this host's
+OVS runs (the port is created there, dnsmasq runs in that netns).
+
+CLI Example:
+
+.. code-block:: bash
+
+    salt docker01 saltmesh_discovery.render
+"""
+
+from salt.exceptions import CommandExecutionError
+
+from saltmesh import hostlock, inventory, stateret
+from saltmesh.discovery import plan, service
+from saltmesh.discovery import render as render_
+from saltmesh.errors import SaltmeshError
+
+__virtualname__ = "saltmesh_discovery"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _opt(key):
+    return __salt__["config.get"](f"saltmesh:{key}") or None
+
+
+def _plan(host=None):
+    """``(host, HostPlan or None, why None)``."""
+    try:
+        inv = inventory.parse(__pillar__)
+        host = host or plan.host_for_minion(inv, __opts__["id"])
+        if host is None:
+            return None, None, f"minion {__opts__['id']} is not a docker_host: no DNS/DHCP here"
+        found = plan.plan_host(inv, host)
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None
+    if found is None:
+        why = (
+            f"{host} has no overlay_address: no DNS/DHCP server here"
+            if inv.discovery.enabled
+            else "discovery is off (no docker_host has an overlay_address)"
+        )
+        return host, None, why
+    return host, found, ""
+
+
+def packages():
+    """
+    The packages this minion needs for discovery (``saltmesh:discovery:packages``), or ``[]``
+    when it runs no dnsmasq.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt docker01 saltmesh_discovery.packages
+    """
+    try:
+        _, found, _ = _plan()
+    except CommandExecutionError:  # a bad pillar: the state reports it, with its path
+        return []
+    return list(found.packages) if found else []
+
+
+def render(host=None):
+    """
+    The files this host's dnsmasq would get: ``{path: text}`` (empty when it runs none).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt docker01 saltmesh_discovery.render
+    """
+    _, found, _ = _plan(host)
+    if found is None:
+        return {}
+    return {found.path(kind): text for kind, text in render_.render(found).items()}
+
+
+def ensure(host=None, test=False):
+    """
+    Bring this host's dnsmasq to the plan: a state return (result, changes, comment); changes
+    nothing with ``test=True``. Holds the host lock.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt docker01 saltmesh_discovery.ensure test=True
+    """
+    _, found, why = _plan(host)
+    if found is None:
+        return stateret.state_ret(host or __opts__["id"], comment=why)
+    timeout = float(_opt("lock_timeout") or hostlock.DEFAULT_TIMEOUT)
+    try:
+        with hostlock.held(__opts__["cachedir"], test=bool(test), timeout=timeout):
+            return service.ensure(found, service.Host(_opt("ovsdb"), _opt("netns")), test=test)
+    except SaltmeshError as err:
+        raise CommandExecutionError(str(err)) from None

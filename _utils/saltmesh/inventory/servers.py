@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from saltmesh.errors import PillarError
-from saltmesh.inventory import apps, discovery, pools, rules
+from saltmesh.inventory import apps, discovery, pools, resolvers, rules
 from saltmesh.inventory.containers import (
     container_name_problem,
     container_settings,
@@ -287,6 +287,7 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     for name in dict(found.dhcp):
         if not servers[name].address:
             servers[name] = with_(servers[name], address=f"{name.lower()}.{mesh.domain}")
+    servers = resolvers.with_dns_defaults(servers, mesh, found)
     if mesh.subnet is not None:
         for name, server in sorted(servers.items()):
             for i, net in enumerate(server.container.networks if server.container else ()):

@@ -46,6 +46,8 @@ def inspect_of(s, host=None, **over):
             "CpuQuota": hc.get("CpuQuota", 0),
             "CpuPeriod": hc.get("CpuPeriod", 0),
             "NetworkMode": hc.get("NetworkMode", "default"),
+            "Dns": hc.get("Dns", []),
+            "DnsSearch": hc.get("DnsSearch", []),
         },
     }
     for key, value in over.items():

@@ -17,6 +17,7 @@ the machine's dockerd; ``container.placed`` runs through the session's salt mini
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 import shutil
 import signal
@@ -27,6 +28,7 @@ import uuid
 import pytest
 
 from saltmesh.discovery.mac import derived_mac
+from saltmesh.inventory.discovery import allocate
 from tests.conftest import state_ret
 from tests.support import docker as d
 from tests.support.lab import Lab
@@ -34,9 +36,10 @@ from tests.support.net import received
 from tests.support.ovs import have_ovs
 
 pytestmark = pytest.mark.reliability
+V4 = ipaddress.IPv4Address
 
 SUBNET = "10.79.0"
-DHCP_IP = f"{SUBNET}.201"  # the address the DHCP server keeps for the dhcp container
+RANGE = [f"{SUBNET}.200", f"{SUBNET}.249"]  # saltmesh:discovery:dhcp_range
 BR = "br-disc"
 GIVE_UP = 150  # seconds a peer may need without gratuitous ARP (ARP reachable 15-45 s + probes)
 
@@ -81,34 +84,22 @@ def lab(tag, tmp_path_factory, image):
                     "--", "set", "Port", port, "protected=true",
                 )  # fmt: skip
             h.add_endpoint(BR, f"{SUBNET}.{h.index}/24", name="dns0")
-        mac = derived_mac(f"{tag}db")
+        # the address the pillar allocates to the dhcp container (the server side's allocation)
+        name = f"{tag}db"
+        allocated, _ = allocate([name], V4(RANGE[0]), V4(RANGE[1]))
+        lab.dhcp_ip = str(allocated[name])  # type: ignore[attr-defined]
+        dhcp_host = f"--dhcp-host={derived_mac(name)},{lab.dhcp_ip}"  # type: ignore[attr-defined]
         for h in lab.hosts:
             log = work / f"dnsmasq-{h.index}.log"
-            servers.append(
-                subprocess.Popen(
-                    [
-                        "ip",
-                        "netns",
-                        "exec",
-                        h.netns,
-                        "dnsmasq",
-                        "--keep-in-foreground",
-                        "--conf-file=/dev/null",
-                        "--no-resolv",
-                        "--no-hosts",
-                        "--port=0",
-                        "--interface=dns0",
-                        "--bind-interfaces",
-                        f"--dhcp-range={SUBNET}.0,static,255.255.255.0",
-                        f"--dhcp-host={mac},{DHCP_IP}",
-                        "--dhcp-ignore=tag:!known",
-                        f"--dhcp-leasefile={work}/leases-{h.index}",
-                        "--log-dhcp",
-                        f"--log-facility={log}",
-                        f"--pid-file={work}/dnsmasq-{h.index}.pid",
-                    ],
-                )  # fmt: skip
-            )
+            argv = [
+                "ip", "netns", "exec", h.netns, "dnsmasq", "--keep-in-foreground",
+                "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=0",
+                "--interface=dns0", "--bind-interfaces",
+                f"--dhcp-range={SUBNET}.0,static,255.255.255.0", dhcp_host,
+                "--dhcp-ignore=tag:!known", f"--dhcp-leasefile={work}/leases-{h.index}",
+                "--log-dhcp", f"--log-facility={log}", f"--pid-file={work}/dnsmasq-{h.index}.pid",
+            ]  # fmt: skip
+            servers.append(subprocess.Popen(argv))
         lab.logs = [work / f"dnsmasq-{h.index}.log" for h in lab.hosts]  # type: ignore[attr-defined]
         yield lab
     finally:
@@ -136,18 +127,18 @@ def placed(cli, host, test=False):
 
 
 def declare(pillar, minion, lab, containers, **saltmesh):
+    """The lab's docker hosts (each with its DNS/DHCP overlay address) and ``containers``."""
     servers = {
         h.name: {
             "node_type": "docker_host",
             "address": h.underlay_ip,
             "minion_id": minion.id if h.index == 1 else f"{h.name}-minion",
+            "overlay_address": f"{SUBNET}.{h.index}/24",
         }
         for h in lab.hosts
     }
-    data = {"servers": {**servers, **containers}}
-    if saltmesh:
-        data["saltmesh"] = saltmesh
-    pillar.set(data)
+    discovery = {"mesh": {"bridge": BR}, "discovery": {"dhcp_range": RANGE}}
+    pillar.set({"servers": {**servers, **containers}, "saltmesh": {**discovery, **saltmesh}})
 
 
 def box(host, image, **net):
@@ -164,6 +155,14 @@ def eth0(name):
     addrs = re.findall(r"inet (\S+)", text)
     mac = d.docker("exec", name, "cat", "/sys/class/net/eth0/address").strip()
     return addrs, mac
+
+
+def resolv_conf(name):
+    """(nameservers, search domains) of the container's /etc/resolv.conf."""
+    text = d.docker("exec", name, "cat", "/etc/resolv.conf")
+    servers = re.findall(r"^nameserver (\S+)", text, re.M)
+    search = [w for line in re.findall(r"^search (.*)$", text, re.M) for w in line.split()]
+    return servers, search
 
 
 def ping(src, ip, count=2):
@@ -191,10 +190,14 @@ def test_a_dhcp_container_keeps_its_address_after_restart_and_move(
     assert ret["changes"][db]["created"] == db
     assert ret["changes"][db]["networks"]["eth0"] == {
         "old": "not attached",
-        "new": {"bridge": BR, "mac": mac, "dhcp": True, "ip": f"{DHCP_IP}/24"},
+        "new": {"bridge": BR, "mac": mac, "dhcp": True, "ip": f"{lab.dhcp_ip}/24"},
     }
-    assert eth0(db) == ([f"{DHCP_IP}/24"], mac)
-    assert ping(peer, DHCP_IP) == 2  # from host C, through the tunnels
+    assert eth0(db) == ([f"{lab.dhcp_ip}/24"], mac)
+    assert ping(peer, lab.dhcp_ip) == 2  # from host C, through the tunnels
+    # the overlay DNS by default: its own host's server first, the mesh domain to search
+    servers, search = resolv_conf(db)
+    assert servers[0] == f"{SUBNET}.1" and sorted(servers) == [f"{SUBNET}.{i}" for i in (1, 2, 3)]
+    assert search == ["mesh.internal"]
     leases = acks(lab)
     assert leases == 1
 
@@ -207,11 +210,11 @@ def test_a_dhcp_container_keeps_its_address_after_restart_and_move(
     ret = placed(salt_call_cli, a)
     assert ret["changes"][db]["networks"]["eth0"] == {
         "old": "container restarted",
-        "new": {"bridge": BR, "mac": mac, "dhcp": True, "ip": f"{DHCP_IP}/24"},
+        "new": {"bridge": BR, "mac": mac, "dhcp": True, "ip": f"{lab.dhcp_ip}/24"},
     }
     assert acks(lab) == leases + 1
-    assert eth0(db) == ([f"{DHCP_IP}/24"], mac)
-    assert ping(peer, DHCP_IP) == 2
+    assert eth0(db) == ([f"{lab.dhcp_ip}/24"], mac)
+    assert ping(peer, lab.dhcp_ip) == 2
     assert placed(salt_call_cli, a)["changes"] == {}
 
     # moved to host B: the old host removes it, the new one creates it with the same address
@@ -219,10 +222,11 @@ def test_a_dhcp_container_keeps_its_address_after_restart_and_move(
     assert placed(salt_call_cli, a)["changes"][db] == {"removed": db}
     ret = placed(salt_call_cli, b)
     assert ret["changes"][db]["created"] == db
-    assert ret["changes"][db]["networks"]["eth0"]["new"]["ip"] == f"{DHCP_IP}/24"
+    assert ret["changes"][db]["networks"]["eth0"]["new"]["ip"] == f"{lab.dhcp_ip}/24"
     assert d.inspect(db)["Config"]["Labels"]["saltmesh.host"] == b.name
-    assert eth0(db) == ([f"{DHCP_IP}/24"], mac)
-    assert ping(peer, DHCP_IP) == 2
+    assert eth0(db) == ([f"{lab.dhcp_ip}/24"], mac)
+    assert ping(peer, lab.dhcp_ip) == 2
+    assert resolv_conf(db)[0][0] == f"{SUBNET}.2"  # now host B's server first
     assert placed(salt_call_cli, b)["changes"] == {}
     assert placed(salt_call_cli, a)["changes"] == {}
 

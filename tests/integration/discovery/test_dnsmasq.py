@@ -10,8 +10,10 @@ written and the old daemon keeps answering.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,8 @@ from tests.conftest import state_ret
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
-    not all(os.path.exists(p) for p in ("/usr/sbin/dnsmasq", "/usr/bin/dig")),
-    reason="dnsmasq-base and dnsutils not installed",
+    not all(os.path.exists(p) for p in ("/usr/sbin/dnsmasq", "/usr/bin/dig", "/bin/busybox")),
+    reason="dnsmasq-base, dnsutils or busybox-static not installed",
 )
 
 NET = "10.201.0"
@@ -84,6 +86,29 @@ class Lab:
 
     def dig(self, *query: str) -> str:
         return self.ns("dig", "+short", "+time=1", "+tries=2", f"@{NET}.2", *query).strip()
+
+    def dhcp(self, mac: str) -> str | None:
+        """The address a DHCP client with ``mac`` on the bridge is offered, or None."""
+        client, veth = f"{self.ovs.netns}c", f"smdc{uuid.uuid4().hex[:6]}"
+        subprocess.run(["ip", "netns", "add", client], check=True)
+        try:
+            subprocess.run(["ip", "-n", self.ovs.netns, "link", "add", veth, "type", "veth",
+                            "peer", "name", "eth0", "netns", client], check=True)  # fmt: skip
+            subprocess.run(["ip", "-n", client, "link", "set", "eth0", "address", mac], check=True)
+            subprocess.run(["ip", "-n", client, "link", "set", "eth0", "up"], check=True)
+            subprocess.run(["ip", "-n", self.ovs.netns, "link", "set", veth, "up"], check=True)
+            self.ovs.vsctl("add-port", self.plan.bridge, veth)
+            out = subprocess.run(
+                ["ip", "netns", "exec", client, "busybox", "udhcpc", "-i", "eth0", "-n", "-q",
+                 "-t", "3", "-T", "1", "-s", "/bin/true"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            m = re.search(r"lease of (\S+) obtained", out.stdout + out.stderr)
+            return m.group(1) if m else None
+        finally:
+            self.ovs.vsctl("--if-exists", "del-port", veth)
+            subprocess.run(["ip", "-n", self.ovs.netns, "link", "del", veth], check=False)
+            subprocess.run(["ip", "netns", "del", client], check=False)
 
     def pid(self) -> int | None:
         path = self.plan.path("pid")
@@ -145,9 +170,14 @@ def test_dns_and_dhcp_on_the_overlay(lab):
     assert lab.dig(f"peer.{DOMAIN}") == "10.0.0.12"
     assert lab.dig(f"nosuch.{DOMAIN}") == ""  # ours, unknown: not forwarded
 
-    # DHCP: only this host's own dhcp: true container (app1) gets an answer
+    # DHCP: only this host's own dhcp: true container (app1) gets an answer: a real client
+    # (busybox udhcpc) with app1's derived MAC gets app1's address; app2's MAC (placed on the
+    # peer) and an unknown MAC get no answer from this host
     dhcp = Path(p.path("dhcp")).read_text().splitlines()[1:]
     assert dhcp == [f"{derived_mac('app1')},app1,{alloc['app1']}"]
+    assert lab.dhcp(derived_mac("app1")) == str(alloc["app1"])
+    assert lab.dhcp(derived_mac("app2")) is None
+    assert lab.dhcp("02:00:00:00:00:99") is None
 
     again = lab.apply()
     assert again["result"] is True and again["changes"] == {}, again

@@ -10,16 +10,19 @@ servers:
   docker01:
     node_type: docker_host
     address: 10.0.0.11
+    # overlay_address: 192.168.77.2/24   # turns on its DNS/DHCP server (needs dnsmasq)
     use: [linux-server]
     hostgroups: [docker-hosts]
   docker02:
     node_type: docker_host
     address: 10.0.0.12
+    # overlay_address: 192.168.77.3/24   # turns on its DNS/DHCP server (needs dnsmasq)
     use: [linux-server]
     hostgroups: [docker-hosts]
   docker03:
     node_type: docker_host
     address: 10.0.0.13
+    # overlay_address: 192.168.77.4/24   # turns on its DNS/DHCP server (needs dnsmasq)
     use: [linux-server]
     hostgroups: [docker-hosts]
   web01:
@@ -89,3 +92,14 @@ servers:
   #     memory: 256m
   #     networks:
   #       - {bridge: br-mesh, pool: overlay, mtu: 1450}   # IP and MAC from the pool
+  #
+  # A container that takes its address from the mesh's DHCP server (saltmesh:discovery in
+  # mesh.sls, overlay_address on the docker hosts): no `address` needed, Nagios checks
+  # app1.mesh.internal; its MAC is derived from its name, so the address survives a move.
+  # app1:
+  #   node_type: container
+  #   parents: docker01
+  #   container:
+  #     image: local/busybox:latest
+  #     networks:
+  #       - {bridge: br-mesh, dhcp: true, mtu: 1450}

@@ -63,12 +63,13 @@ class HostPlan:
         return f"{folder.rstrip('/')}/{self.host}.{kind}"
 
 
-def record_address(inv: Inventory, server: Server) -> str | None:
+def record_address(inv: Inventory, server: Server, allocated=None) -> str | None:
     """The address ``<name>.<domain>`` resolves to: the pillar ``address`` when it is an IP,
-    else (containers) the mesh network's IP, else the DHCP allocation; None: no record."""
+    else (containers) the mesh network's IP, else the DHCP allocation; None: no record.
+    ``allocated``: ``dict(inv.discovery.dhcp)``, made once by a caller that asks for many."""
     if server.ip is not None:
         return str(server.ip)
-    allocated = dict(inv.discovery.dhcp)
+    allocated = dict(inv.discovery.dhcp) if allocated is None else allocated
     if server.name in allocated:
         return str(allocated[server.name])
     for net in server.container.networks if server.container else ():
@@ -80,8 +81,9 @@ def record_address(inv: Inventory, server: Server) -> str | None:
 def records(inv: Inventory) -> tuple[tuple[str, str], ...]:
     """``(address, name)`` of every server and container that has an address, sorted by name."""
     out = []
+    allocated = dict(inv.discovery.dhcp)
     for name, server in sorted(inv.servers.items()):
-        address = record_address(inv, server)
+        address = record_address(inv, server, allocated)
         if address is not None:
             out.append((address, name.lower()))
     return tuple(out)

@@ -30,6 +30,7 @@ from saltmesh.nagios.directives import (  # noqa: F401  (SERVICE_DIRECTIVES: was
     service_directive_problem,
     value_problem,
 )
+from saltmesh.nagios.dns import DNS_COMMAND, DNS_COMMAND_LINE, DNS_FILE, dns_services
 from saltmesh.nagios.objects import Known
 from saltmesh.nagios.settings import Settings
 
@@ -113,6 +114,21 @@ def build_objects(
     r = b.r
     slack = settings.slack.enabled
     defaults = _default_services(b, settings, known)
+    dns = dns_services(inv)
+    if dns:
+        if settings.service_template not in known.service_templates:
+            r.bad(
+                "saltmesh:nagios:service_template",
+                "unknown service template "
+                f"{settings.service_template!r} (the DNS service of the docker hosts uses it)",
+            )
+        if DNS_COMMAND not in known.commands:
+            b.add(
+                "command",
+                DNS_COMMAND,
+                DNS_FILE,
+                {"command_name": DNS_COMMAND, "command_line": DNS_COMMAND_LINE},
+            )
     # templates the hosts and services name must exist (we do not generate templates)
     for name, server in inv.servers.items():
         path = f"servers:{name}"
@@ -137,7 +153,12 @@ def build_objects(
         if server.alias is not None and b.value(server.alias, f"{path}:alias"):
             directives["alias"] = server.alias
         b.add("host", name, f"host_{name}.cfg", directives)
-        _services(b, server, settings, known, defaults)
+        extra = {}
+        if name in dns:
+            extra = {
+                dns[name]["service_description"]: {**dns[name], "use": settings.service_template}
+            }
+        _services(b, server, settings, known, {**defaults, **extra})
     # hostgroups referenced but defined nowhere else
     groups = sorted({g for s in inv.servers.values() for g in s.hostgroups} - known.hostgroups)
     for group in groups:

@@ -1,0 +1,1 @@
+"""Integration tests of the mesh's DNS/DHCP server (real minion, OVS, dnsmasq)."""

@@ -82,9 +82,16 @@ def desired_values(spec: ContainerSpec, host: str | None, image_id: str | None) 
             want[key] = getattr(spec, key)
     if spec.restart is not None:
         want["restart"] = spec.restart or "no"
-    if spec.networks:
-        want["network_mode"] = "none"
+    mode = network_mode(spec)
+    if mode is not None:
+        want["network_mode"] = mode
     return want
+
+
+def network_mode(spec: ContainerSpec) -> str | None:
+    """Docker's NetworkMode for ``spec``: its own, else ``none`` when saltmesh plugs its
+    networks in, else Docker's default (not managed)."""
+    return spec.network_mode or ("none" if spec.networks else None)
 
 
 def actual_values(
@@ -125,7 +132,8 @@ def actual_values(
     quota, period = hcfg.get("CpuQuota") or 0, hcfg.get("CpuPeriod") or CPU_PERIOD
     have["cpus"] = round(quota / period, 3) if quota > 0 else None
     have["restart"] = (hcfg.get("RestartPolicy") or {}).get("Name") or "no"
-    have["network_mode"] = hcfg.get("NetworkMode")
+    mode = hcfg.get("NetworkMode")
+    have["network_mode"] = "bridge" if mode == "default" else mode  # "default": older engines
     return have
 
 
@@ -243,8 +251,8 @@ def create_kwargs(name: str, spec: ContainerSpec, host: str | None) -> dict[str,
         host_config.update(Memory=spec.memory, MemorySwap=-1)
     if spec.cpus is not None:
         host_config.update(CpuPeriod=CPU_PERIOD, CpuQuota=_cpu_quota(spec.cpus))
-    if spec.networks:
-        host_config["NetworkMode"] = "none"
+    if network_mode(spec) is not None:
+        host_config["NetworkMode"] = network_mode(spec)
     kwargs: dict[str, Any] = {
         "image": spec.image,
         "name": name,

@@ -68,6 +68,7 @@ class ContainerSpec:
     memory: int | None = None
     cpus: float | None = None
     networks: tuple[NetworkAttachment, ...] = ()
+    network_mode: str | None = None  # none (default with networks) | bridge (Docker's, too)
     minion: MinionSpec | None = None
 
 

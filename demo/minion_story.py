@@ -118,7 +118,7 @@ def table(views: dict[str, ServiceView]) -> str:
     rows = [f"{'SERVICE':<12} {'STATE':<16} CHECK OUTPUT"]
     for v in views.values():
         state = f"{v.state} ({'hard' if v.hard else 'soft'})"
-        rows.append(f"{v.description:<12} {state:<16} {v.output[:70]}")
+        rows.append(f"{v.description:<12} {state:<16} {v.output[:80]}")
     return "\n".join(rows)
 
 

@@ -11,7 +11,7 @@ APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-n
 	monitoring-plugins ethtool nftables iproute2 busybox-static graphviz procps mmdebstrap vagrant \
 	dnsmasq-base dnsutils
 
-.PHONY: test test-3008 test-3007 demo demo-clean demo-minion minion-image system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers graph-examples clean
+.PHONY: test test-3008 test-3007 demo demo-clean minion-image system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers graph-examples clean
 
 # `make test` is strict: a skipped integration test fails it (a missing daemon proves nothing).
 test: export SALTMESH_NO_SKIP = 1
@@ -27,17 +27,13 @@ test-3008: system venv daemons
 test-3007: system venv-3007 daemons
 	$(VENV3007)/bin/pytest -m smoke $(PYTEST_FLAGS)
 
-# The operator's day in eight steps (demo/day.py), a few minutes; KEEP=1 leaves the lab running.
+# The operator's day in nine steps (demo/day.py), a few minutes; KEEP=1 leaves the lab running.
 demo: system venv daemons
 	$(VENV)/bin/python -m demo $(if $(KEEP),--keep)
 
 # Removes what a kept or crashed demo left: its processes, containers, image, namespaces, /tmp dir.
 demo-clean:
 	$(PYTHON) -m demo.clean
-
-# A container that is a minion registers by itself and takes nagios.nrpe (demo/test_minion.py).
-demo-minion: system venv daemons
-	$(VENV)/bin/pytest demo/test_minion.py -s -q -p no:cacheprovider
 
 # saltmesh/minion:$(SALT_VERSION), the image of containers that are minions (README); cached.
 minion-image: system venv daemons

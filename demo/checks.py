@@ -19,6 +19,7 @@ from demo.day import (
     PlanFacts,
     StopFacts,
 )
+from demo.minion_story import MinionFacts
 from saltmesh.mesh import join as meshjoin
 
 MINIONS = sorted([*DOCKER_HOSTS, NAGIOS_ID])
@@ -110,6 +111,26 @@ def join(f: JoinFacts, day: Day) -> None:
         assert p.returncode == 0 and p.received == p.sent, p
 
 
+def container_minion(f: MinionFacts, day: Day) -> None:
+    assert f.created.get("created") == f.name, f.created
+    assert f.created.get("minion_config", {}).get("new", {}).get("id") == f.name, f.created
+    assert f.auto_accept is False, "the master accepts every key: the story proves nothing"
+    assert f"accepted the key of {f.name}, announced by {f.host}" in f.key_line, f.key_line
+    assert f.view.state == "UP" and f.view.parents == f.host, f.view
+    defaults = {"Salt minion", "Users"}  # saltmesh:nagios:default_services when unset
+    assert defaults <= set(f.before), f.before
+    for views, state in ((f.before, "CRITICAL"), (f.after, "OK")):
+        for name in defaults:
+            assert views[name].state == state and views[name].hard, (state, views[name])
+    assert f.after["Salt minion"].output.startswith("PROCS OK: "), f.after
+    for posts, kind in ((f.problems, "PROBLEM"), (f.recoveries, "RECOVERY")):
+        assert len(posts) == len(defaults), posts
+        for post in posts:
+            text = str(post["json"])
+            assert f.name in text and kind in text, post
+    assert any(line.startswith("saltmesh-nrpe-config:") for line in f.nrpe), f.nrpe
+
+
 def explore(commands: list[str], day: Day) -> None:
     assert any(c.startswith("export SALT_CONFIG_DIR=") for c in commands), commands
 
@@ -122,5 +143,6 @@ BY_STEP = {
     "stop_container": stop_container,
     "drift": drift,
     "join": join,
+    "container_minion": container_minion,
     "explore": explore,
 }

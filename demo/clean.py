@@ -6,8 +6,8 @@ namespaces, containers and an image, all named after its tag ``smday<4 hex>``:
 * processes whose command line names the demo's directory ``/tmp/smday<hex>/`` (the salt
   daemons and CLIs, ovsdb-server and ovs-vswitchd, nagios4 and its workers, the webhook
   receiver): SIGTERM, then SIGKILL, by pid;
-* containers whose image is ``smday<hex>/...`` (the only image a demo's containers use), and
-  those images;
+* containers whose image is ``smday<hex>/...``, and those images; step 8's ``mon01`` (image
+  ``saltmesh/minion:*``, placed on docker01..04; the image stays, it is the machine's cache);
 * network namespaces ``smday<hex>-*`` (the docker hosts, the switch, nagios01);
 * the directories ``/tmp/smday<hex>``.
 
@@ -80,6 +80,14 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _demo_minion(name: str, image: str) -> bool:
+    """Step 8's mon01: that name, the minion image, placed on one of the demo's docker hosts."""
+    if name != "mon01" or not image.startswith("saltmesh/minion:"):
+        return False
+    host = _run("docker", "inspect", "--format", '{{index .Config.Labels "saltmesh.host"}}', name)
+    return host.stdout.strip() in {"docker01", "docker02", "docker03", "docker04"}
+
+
 def main() -> int:
     if os.geteuid() != 0:
         print("make demo-clean runs as root (like make demo)", file=sys.stderr)
@@ -92,7 +100,7 @@ def main() -> int:
         listing = _run("docker", "ps", "-a", "--format", "{{.ID}} {{.Image}} {{.Names}}").stdout
         for line in listing.splitlines():
             cid, image, name = (line.split() + ["", "", ""])[:3]
-            if IMAGE_RE.match(image):
+            if IMAGE_RE.match(image) or _demo_minion(name, image):
                 _run("docker", "rm", "-f", cid)
                 removed.append(name)
         images = _run("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()

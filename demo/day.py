@@ -8,9 +8,8 @@ the containers. Each step is a method that prints what happened (real command ou
 and returns the facts it saw; ``python -m demo`` prints them, ``tests/integration/test_day.py``
 asserts them.
 
-Where a step of the broader day would slot in but is built elsewhere: default NRPE checks
-(``saltmesh:nagios:default_services``) after :meth:`Day.nagios_view`; a container that is its own
-minion (``salt '<it>' state.sls nagios.nrpe``) after :meth:`Day.apply`.
+Step 8, the original story (a container that is its own minion: Nagios, its default NRPE
+checks CRITICAL, ``salt mon01 state.sls nagios.nrpe``, RECOVERY), is :mod:`demo.minion_story`.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ import yaml
 from demo.monitor import STATES, NamespacedNagios, Webhook
 from demo.saltd import EventWatch, Master, stop_all, wait_for
 from tests.support import docker as dk
+from tests.support import minion_image as mi
 from tests.support.lab import UNDERLAY_MTU, Host, Lab
 from tests.support.net import received
 
@@ -56,6 +56,7 @@ STEPS = [
     ("stop_container", "A container stops: Nagios says DOWN, Slack hears it"),
     ("drift", "Drift by hand; the scheduled highstate repairs it"),
     ("join", "A fourth docker host joins; the reactor meshes it"),
+    ("container_minion", "A container that is a minion: Nagios, CRITICAL, nagios.nrpe, RECOVERY"),
     ("explore", "Explore further"),
 ]
 
@@ -406,14 +407,18 @@ class Day:
             (tree / name).symlink_to(REPO / name)
         self.pillar_dir.mkdir()
         (self.pillar_dir / "top.sls").write_text("base: {}\n")
+        # the master listens on docker0's address, where the minion container reaches it; keys:
+        # the lab's minions pre-seeded, the container's by its docker host's word
         self.master = Master(
             self.dir / "master",
             {
+                "interface": mi.docker_gateway(),
+                "auto_accept": False,
                 "file_roots": {"base": [str(REPO / "salt"), str(tree)]},
                 "pillar_roots": {"base": [str(self.pillar_dir)]},
                 "fileserver_followsymlinks": True,
                 "runner_dirs": [],
-                "reactor": [REACTOR],
+                "reactor": [REACTOR, *mi.REACTOR],
             },
         )
         stack.callback(self._stop_salt)
@@ -423,22 +428,26 @@ class Day:
         stack.callback(self.events.stop)
         self.line(
             "master",
-            f"salt-master {self._salt_version()} on 127.0.0.1 (SALT_CONFIG_DIR="
-            f"{self.master.config_dir}),\nreactor salt/minion/*/start -> "
-            "salt://reactor/mesh_join.sls; salt-run saltutil.sync_all",
+            f"salt-master {self._salt_version()} on {self.master.interface} (docker0; "
+            f"SALT_CONFIG_DIR={self.master.config_dir}),\nkeys: the lab's minions pre-seeded, "
+            "no auto_accept; reactors: salt/minion/*/start ->\n"
+            "salt://reactor/mesh_join.sls, saltmesh/containers/minion-keys -> "
+            "salt://reactor/minion_keys.sls",
         )
 
         ids = [*DOCKER_HOSTS, NAGIOS_ID]
+        keys = self.dir / "minion-containers"  # saltmesh:minion_dir: what a container minion gets
         for h in self.lab.hosts:
             self.minions[h.name] = self.master.minion(
                 h.name,
                 self.dir / "minions" / h.name,
-                {"saltmesh": {"ovsdb": h.ovs.db, "netns": h.netns}},
+                {"saltmesh": {"ovsdb": h.ovs.db, "netns": h.netns, "minion_dir": str(keys)}},
             )
         self.minions[NAGIOS_ID] = self.master.minion(
             NAGIOS_ID, self.dir / "minions" / NAGIOS_ID, {}
         )
         for mid in ids:
+            self.master.seed(mid, self.minions[mid])
             self.minions[mid].start()
         self.master.wait_minions(ids)
         # each start went through the reactor: mesh.join, skipped (no docker host in pillar yet)
@@ -526,6 +535,12 @@ class Day:
             ["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.mesh0.disable_ipv6=1"],
             check=False,
         )
+        # the userspace datapath does not fill in offloaded checksums: TCP (check_nrpe) needs
+        # them computed by the sender, as saltmesh does inside containers
+        subprocess.run(
+            ["ip", "netns", "exec", ns, "ethtool", "-K", "mesh0", "tx", "off"],
+            capture_output=True, check=True,
+        )  # fmt: skip
         subprocess.run(
             ["ip", "-n", ns, "addr", "add", f"{NAGIOS_OVERLAY_IP}/24", "dev", "mesh0"], check=True
         )
@@ -558,18 +573,24 @@ class Day:
                         "script": str(self.nagios.root / "bin" / "slack-notify"),
                         "python": sys.executable,  # the venv's: it has requests
                     },
-                    "nrpe": {
-                        "main_config": f"{nrpe}/@ME@/nrpe.cfg",
-                        "include_dir": f"{nrpe}/@ME@/nrpe.d",
-                        "reload": "none",
-                        "packages": [],
-                    },
+                    # the lab's minions: private NRPE files; a minion container (step 8):
+                    # Debian's, as pillar.example has them
+                    "nrpe": "@NRPE@",
                 },
             },
             "servers": {name: {"container": {"image": self.image}} for name in self.containers},
         }
-        text = "{%- set me = grains.get('id') or 'none' %}\n" + yaml.safe_dump(overlay)
-        (self.pillar_dir / "demo.sls").write_text(text.replace("@ME@", "{{ me }}"))
+        ours = json.dumps([*DOCKER_HOSTS, NEWCOMER, NAGIOS_ID])
+        at = f"'{nrpe}/' ~ me ~ '"
+        text = (
+            "{%- set me = grains.get('id') or 'none' %}\n"
+            f"{{%- set nrpe = {{'allowed_hosts': ['{NAGIOS_OVERLAY_IP}']}} %}}\n"
+            f"{{%- if me in {ours} %}}\n"
+            f"{{%- do nrpe.update({{'main_config': {at}/nrpe.cfg', 'include_dir': {at}/nrpe.d',"
+            " 'reload': 'none', 'packages': []}) %}\n"
+            "{%- endif %}\n" + yaml.safe_dump(overlay).replace("'@NRPE@'", "{{ nrpe | json }}")
+        )
+        (self.pillar_dir / "demo.sls").write_text(text)
         (self.pillar_dir / "top.sls").write_text(yaml.safe_dump(top))
 
     def _remove_containers(self) -> None:
@@ -577,6 +598,9 @@ class Day:
             info = dk.inspect(name)
             if info and info["Config"]["Image"] == self.image:
                 dk.docker("rm", "-f", name, check=False)
+        from demo import minion_story
+
+        minion_story.remove([*DOCKER_HOSTS, NEWCOMER])
 
     def _stop_ovs(self) -> None:
         assert self.lab is not None
@@ -949,6 +973,7 @@ class Day:
         self.say(indent(text, "      "))
 
         minion = self.minions[NEWCOMER]
+        self.master.seed(NEWCOMER, minion)
         minion.start()
         t0 = minion.started_at
         assert t0 is not None
@@ -1008,6 +1033,14 @@ class Day:
 
     # ------------------------------------------------------------------ step 8
 
+    def container_minion(self):
+        """mon01, a container that is its own minion: see :mod:`demo.minion_story`."""
+        from demo import minion_story
+
+        return minion_story.run(self)
+
+    # ------------------------------------------------------------------ step 9
+
     def explore(self) -> list[str]:
         """Commands to type next (they work while the lab runs: ``make demo KEEP=1``)."""
         assert self.master is not None and self.nagios is not None and self.lab is not None
@@ -1022,6 +1055,7 @@ class Day:
             "salt-run placement.plan",
             f"ovs-vsctl --db={h1.ovs.db} show",
             "docker exec web01 ping -c 3 192.168.77.21",
+            "salt mon01 state.sls nagios.nrpe test=True",
             f"cat {self.nagios.conf_dir}/host_web01.cfg",
             f"grep -A14 'hoststatus' {self.nagios.status_file}",
             f"cat {self.webhook.log if self.webhook else ''}",

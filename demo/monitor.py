@@ -7,8 +7,9 @@ directory, Debian's object templates and plugin commands) with three differences
 * it runs in nagios01's namespace, so its host checks are its own: Debian's
   ``check-host-alive`` (``check_ping -p 1``) executed by nagios4 and reaching the docker hosts
   over the lab's underlay and the containers over the mesh;
-* ``linux-server`` (Debian's template, used by pillar.example) has ``max_check_attempts 1``
-  instead of 10, so one failed check is a HARD state and notifies at once;
+* ``linux-server`` and ``generic-service`` (Debian's templates, used by pillar.example) have
+  ``max_check_attempts 1`` instead of 10 and 3, so one failed check is a HARD state and
+  notifies at once;
 * no hand-written hosts (the tests' foreign-file fixtures): Nagios monitors Debian's
   ``localhost.cfg`` (itself, as a fresh nagios4 package does) and what the ``servers`` pillar
   declares.
@@ -51,11 +52,13 @@ class NamespacedNagios(NagiosInstance):
         self.cfg.write_text("\n".join(lines) + "\n")
         templates = self.root / "objects" / "templates.cfg"
         text = templates.read_text()
-        block = re.search(r"define host \{[^}]*?name\s+linux-server\b[^}]*\}", text)
-        assert block, "Debian's linux-server template not found"
-        patched, n = re.subn(r"(max_check_attempts\s+)\d+", r"\g<1>1", block.group(0), count=1)
-        assert n == 1, "linux-server has no max_check_attempts"
-        templates.write_text(text.replace(block.group(0), patched))
+        for kind, name in (("host", "linux-server"), ("service", "generic-service")):
+            block = re.search(rf"define {kind} \{{[^}}]*?name\s+{name}\b[^}}]*\}}", text)
+            assert block, f"Debian's {name} template not found"
+            patched, n = re.subn(r"(max_check_attempts\s+)\d+", r"\g<1>1", block.group(0), count=1)
+            assert n == 1, f"{name} has no max_check_attempts"
+            text = text.replace(block.group(0), patched)
+        templates.write_text(text)
 
     def seed_foreign(self) -> None:
         """No hand-written hosts in the demo's Nagios."""
@@ -84,6 +87,12 @@ class NamespacedNagios(NagiosInstance):
         now = int(time.time())
         for host in hosts:
             self.command(f"SCHEDULE_FORCED_HOST_CHECK;{host};{now}")
+        return now
+
+    def force_service_checks(self, host: str) -> int:
+        """Schedule a forced check of each service of ``host`` now; returns the time given."""
+        now = int(time.time())
+        self.command(f"SCHEDULE_FORCED_HOST_SVC_CHECKS;{host};{now}")
         return now
 
     def wait_checked(self, hosts: list[str], since: int, timeout: float = 60) -> dict[str, dict]:

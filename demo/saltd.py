@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -100,7 +101,8 @@ def stop_all(daemons: list[Daemon], timeout: float = 5) -> None:
 
 
 class Master:
-    """salt-master on 127.0.0.1 with free ports; ``run``/``salt`` are its CLIs."""
+    """salt-master on ``interface`` (127.0.0.1 unless the config says) with free ports;
+    ``run``/``salt`` are its CLIs."""
 
     def __init__(self, root: Path, config: dict):
         self.root = root
@@ -118,6 +120,7 @@ class Master:
             "log_level_logfile": "info",
             **config,
         }
+        self.interface = self.config["interface"]
         (self.config_dir / "master").write_text(yaml.safe_dump(self.config))
         self.daemon = Daemon("salt-master", self.config_dir, root / "salt-master.out")
 
@@ -131,7 +134,7 @@ class Master:
         def listening() -> bool:
             for port in (self.publish_port, self.ret_port):
                 with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) != 0:
+                    if s.connect_ex((self.interface, port)) != 0:
                         return False
             return (self.root / "var/run/salt/master/master_event_pub.ipc").exists()
 
@@ -179,7 +182,7 @@ class Master:
         config = {
             "id": minion_id,
             "root_dir": str(root),
-            "master": "127.0.0.1",
+            "master": self.interface,
             "master_port": self.ret_port,
             "publish_port": self.publish_port,
             "user": "root",
@@ -191,8 +194,23 @@ class Master:
         return config_dir
 
     def minion(self, minion_id: str, root: Path, extra: dict) -> Daemon:
+        """A minion whose key the master has already: pre-seeded, as Salt's docs describe
+        (``salt-key --gen-keys``, the public key into the master's ``minions/``)."""
         config_dir = self.minion_config(minion_id, root, extra)
+        pki = root / "etc" / "salt" / "pki" / "minion"
+        pki.mkdir(parents=True, exist_ok=True)
+        self.cli("salt-key", f"--gen-keys={minion_id}", f"--gen-keys-dir={pki}")
+        (pki / f"{minion_id}.pem").rename(pki / "minion.pem")
+        (pki / f"{minion_id}.pub").rename(pki / "minion.pub")
         return Daemon("salt-minion", config_dir, root / "salt-minion.out")
+
+    def seed(self, minion_id: str, minion: Daemon) -> None:
+        """Accept ``minion``'s pre-made key (just before it starts: an accepted minion that
+        does not run makes every ``salt '*'`` wait for it)."""
+        accepted = self.root / "etc" / "salt" / "pki" / "master" / "minions"
+        accepted.mkdir(parents=True, exist_ok=True)
+        pub = minion.config_dir / "etc" / "salt" / "pki" / "minion" / "minion.pub"
+        shutil.copy(pub, accepted / minion_id)
 
     def wait_minions(self, ids: list[str], timeout: float = 180) -> None:
         """Until every minion in ``ids`` answers test.ping."""

@@ -21,6 +21,10 @@ its facts with :mod:`demo.checks`, the checks ``make demo`` runs too:
 7. docker04's minion starts; the reactor's ``mesh.join`` (heal schedules paused) has every
    host apply its share: each peer has its tunnel to docker04, docker04 three, containers on
    every old host ping across the new tunnels.
+8. mon01, a container that is a minion (``saltmesh/minion`` image): started by
+   ``state.sls containers``, its key accepted through its docker host's announcement (no
+   ``auto_accept``); Nagios has it under docker03, its default NRPE services CRITICAL (hard),
+   the webhook gets a PROBLEM each; ``salt mon01 state.sls nagios.nrpe``; OK, RECOVERY each.
 
 A step that fails makes the later ones fail at once (they build on it).
 """
@@ -89,3 +93,7 @@ def test_6_scheduled_highstate_repairs_drift_with_no_command(day):
 
 def test_7_new_docker_host_is_meshed_by_the_reactor(day):
     step(day, "join")
+
+
+def test_8_a_container_minion_goes_critical_then_recovers_with_nagios_nrpe(day):
+    step(day, "container_minion")

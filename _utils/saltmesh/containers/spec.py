@@ -86,9 +86,16 @@ def desired_values(spec: ContainerSpec, host: str | None, image_id: str | None) 
     for key in ("dns", "dns_search"):
         if getattr(spec, key) is not None:
             want[key] = list(getattr(spec, key))
-    if spec.networks:
-        want["network_mode"] = "none"
+    mode = network_mode(spec)
+    if mode is not None:
+        want["network_mode"] = mode
     return want
+
+
+def network_mode(spec: ContainerSpec) -> str | None:
+    """Docker's NetworkMode for ``spec``: its own, else ``none`` when saltmesh plugs its
+    networks in, else Docker's default (not managed)."""
+    return spec.network_mode or ("none" if spec.networks else None)
 
 
 def actual_values(
@@ -131,7 +138,8 @@ def actual_values(
     have["restart"] = (hcfg.get("RestartPolicy") or {}).get("Name") or "no"
     have["dns"] = list(hcfg.get("Dns") or [])
     have["dns_search"] = list(hcfg.get("DnsSearch") or [])
-    have["network_mode"] = hcfg.get("NetworkMode")
+    mode = hcfg.get("NetworkMode")
+    have["network_mode"] = "bridge" if mode == "default" else mode  # "default": older engines
     return have
 
 
@@ -255,8 +263,8 @@ def create_kwargs(name: str, spec: ContainerSpec, host: str | None) -> dict[str,
         host_config["Dns"] = list(spec.dns)
     if spec.dns_search is not None:
         host_config["DnsSearch"] = list(spec.dns_search)
-    if spec.networks:
-        host_config["NetworkMode"] = "none"
+    if network_mode(spec) is not None:
+        host_config["NetworkMode"] = network_mode(spec)
     kwargs: dict[str, Any] = {
         "image": spec.image,
         "name": name,

@@ -93,6 +93,9 @@ def ifname(r: Reader, value: Any, path: str) -> str | None:
     return value
 
 
+NETWORK_MODES = ("none", "bridge")  # bridge: Docker's default network stays, as eth0
+
+
 def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | None:
     data = r.mapping(raw, path)
     if data is None:
@@ -311,14 +314,18 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
         return None
     r.keys(data, CONTAINER_KEYS, path)
     image = _image(r, data, path)
+    network_mode = r.choice(data, "network_mode", path, NETWORK_MODES)
+    first = 1 if network_mode == "bridge" else 0  # eth0 is Docker's then
     networks = []
     raw_nets = data.get("networks") or []
     if not isinstance(raw_nets, list):
         r.bad(f"{path}:networks", "must be a list")
         raw_nets = []
     for i, item in enumerate(raw_nets):
-        net = _network(r, item, f"{path}:networks:{i}", i)
-        if net is not None:
+        net = _network(r, item, f"{path}:networks:{i}", i + first)
+        if net is not None and first and net.interface == "eth0":
+            r.bad(f"{path}:networks:{i}:interface", "eth0 is Docker's with network_mode: bridge")
+        elif net is not None:
             networks.append(net)
     seen_if: set[str] = set()
     for i, net in enumerate(networks):
@@ -350,6 +357,7 @@ def container_spec(r: Reader, raw: Any, path: str) -> ContainerSpec | None:
         memory=_memory(r, data.get("memory"), f"{path}:memory"),
         cpus=_cpus(r, data, path),
         networks=tuple(networks),
+        network_mode=network_mode,
         minion=minion,
         dns=dns,
         dns_search=dns_search,

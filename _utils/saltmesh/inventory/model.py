@@ -69,6 +69,7 @@ class ContainerSpec:
     memory: int | None = None
     cpus: float | None = None
     networks: tuple[NetworkAttachment, ...] = ()
+    network_mode: str | None = None  # none (default with networks) | bridge (Docker's, too)
     minion: MinionSpec | None = None
     dns: tuple[str, ...] | None = None  # resolvers (IPs); default: the mesh's, with discovery
     dns_search: tuple[str, ...] | None = None  # search domains; default: the mesh domain

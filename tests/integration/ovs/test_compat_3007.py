@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -180,11 +181,13 @@ def core_minion(salt_master, ovs, tmp_path_factory):
 @pytest.mark.salt3007
 def test_salt_3007_own_states(sls_run, core_minion, salt_call_cli, ovs, prefix):
     p = prefix
-    # without a dig binary, Salt 3007's tunnel states cannot run at all
-    res = sls_run.apply(core_minion)
-    for sid in (f"{p}g", f"{p}v"):
-        assert res[sid]["result"] is False and "dig.check_ip" in res[sid]["comment"], res[sid]
-    ovs.reset(p)
+    # without a dig binary, Salt 3007's tunnel states cannot run at all (shown only where the
+    # machine has none: bind9-dnsutils may be installed for other reasons)
+    if shutil.which("dig") is None:
+        res = sls_run.apply(core_minion)
+        for sid in (f"{p}g", f"{p}v"):
+            assert res[sid]["result"] is False and "dig.check_ip" in res[sid]["comment"], res
+        ovs.reset(p)
 
     dig = core_minion.stub / "dig"
     dig.write_text("#!/bin/sh\nexit 0\n")

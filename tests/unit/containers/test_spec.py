@@ -55,7 +55,7 @@ def test_removed_env_key_and_image_id_and_network_mode():
     assert list(specs.diff_container(have, None, inspect_of(have), other).recreate) == ["image"]
     net = spec(networks=[{"bridge": "br0"}])
     diff = specs.diff_container(net, None, inspect_of(spec()), IMAGE)
-    assert diff.recreate == {"network_mode": {"old": "default", "new": "none"}}
+    assert diff.recreate == {"network_mode": {"old": "bridge", "new": "none"}}
 
 
 def test_host_label_change_recreates():
@@ -118,3 +118,34 @@ def test_recreate_does_not_freeze_image_or_docker_defaults():
     data = inspect_of(spec(env={"A": "1"}, memory="64m", command=["x"]), "d1")
     kept = specs.carried_over(spec(), data, None)
     assert (kept.env, kept.command, kept.memory) == (None, None, 64 * 1024**2)
+
+
+def test_network_mode_bridge_keeps_dockers_network_and_plugs_ours_in_as_eth1():
+    s = spec(network_mode="bridge", networks=[{"bridge": "br0", "ip": "10.1.0.2/24"}])
+    assert [n.interface for n in s.networks] == ["eth1"]
+    assert specs.create_kwargs("c1", s, None)["host_config"]["NetworkMode"] == "bridge"
+    assert specs.diff_container(s, None, inspect_of(s), IMAGE).changes == {}
+    # created by hand on Docker's default network ("default" in its inspect): the same
+    assert specs.diff_container(s, None, inspect_of(spec()), IMAGE).changes == {}
+    none = spec(networks=[{"bridge": "br0"}])
+    diff = specs.diff_container(s, None, inspect_of(none), IMAGE)
+    assert diff.recreate == {"network_mode": {"old": "none", "new": "bridge"}}
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "message"),
+    [
+        ({"network_mode": "host"}, "container:network_mode", "one of"),
+        (
+            {"network_mode": "bridge", "networks": [{"bridge": "br0", "interface": "eth0"}]},
+            "container:networks:0:interface",
+            "eth0 is Docker's with network_mode: bridge",
+        ),
+    ],
+)
+def test_bad_network_mode(data, path, message):
+    from saltmesh.errors import PillarError
+
+    with pytest.raises(PillarError) as err:
+        spec(**data)
+    assert any(p == path and message in m for p, m in err.value.problems), err.value.problems

@@ -258,7 +258,9 @@ def _move_and_time(cli, pillar, minion, lab, image, name, peer, peer_box, src, d
     # fresh ARP entry on the peer, pointing at the container where it still is
     pid = str(d.inspect(peer)["State"]["Pid"])
     subprocess.run(["nsenter", "-t", pid, "-n", "ip", "neigh", "flush", "dev", "eth0"], check=True)
-    assert ping(peer, ip, count=1) == 1
+    # (a retry: the userspace datapath may drop the first frames towards a remote tunnel end
+    # while it resolves the underlay neighbour; the figure is measured later, not here)
+    assert any(ping(peer, ip, count=1) == 1 for _ in range(3))
     assert "02:79:00:00:00:50" in _neigh(peer, ip) and "REACHABLE" in _neigh(peer, ip)
     declare(pillar, minion, lab, {name: moved, peer: peer_box}, **extra)
     assert placed(cli, src)["changes"][name] == {"removed": name}

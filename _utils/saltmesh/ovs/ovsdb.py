@@ -17,7 +17,7 @@ raise :class:`saltmesh.errors.CommandError` carrying ovs-vsctl's stderr.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from saltmesh import proc
@@ -40,6 +40,12 @@ class Ovsdb:
     def __init__(self, db: str | None = None, timeout: int = 30):
         self.db = db or None
         self.timeout = int(timeout)
+
+    @classmethod
+    def from_options(cls, get: Callable[[str], Any]) -> Ovsdb:
+        """The OVSDB of the minion options ``saltmesh:ovsdb`` and ``saltmesh:ovsdb_timeout``
+        (default 30 s); ``get`` is Salt's ``config.get``."""
+        return cls(get("saltmesh:ovsdb") or None, timeout=int(get("saltmesh:ovsdb_timeout") or 30))
 
     def argv(self, *args: str) -> list[str]:
         base = [VSCTL, f"--timeout={self.timeout}"]

@@ -49,7 +49,13 @@ def _query(*args):
         return Ovsdb.from_options(__salt__["config.get"]).run(*(str(a) for a in args))
     except SaltmeshError as err:
         log.debug("openvswitch: %s", err)
+        _failed(err)
         return None
+
+
+def _failed(err):
+    """Exit status of the call (salt-call's) is that of the failed ovs-vsctl, as under 3007."""
+    __context__["retcode"] = err.returncode if isinstance(err, CommandError) else 1
 
 
 def _lines(*args):
@@ -66,9 +72,11 @@ def _write(clauses):
         )
     except CommandError as err:
         log.debug("openvswitch: %s", err)
+        _failed(err)
         return err.stderr
     except (SaltmeshError, OSError) as err:
         log.warning("openvswitch: %s", err)
+        _failed(err)
         return str(err)
     return None
 

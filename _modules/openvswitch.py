@@ -22,14 +22,13 @@ CLI Example:
 """
 
 import logging
-import shutil
 
 from salt.exceptions import ArgumentValueError, CommandExecutionError
 
 from saltmesh.containers.attach import Attacher
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.ovs import module3007 as m3007
-from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.ovsdb import Ovsdb, virtual
 from saltmesh.ovs.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
@@ -38,9 +37,7 @@ __virtualname__ = "openvswitch"
 
 
 def __virtual__():
-    if shutil.which("ovs-vsctl") is None:
-        return (False, "ovs-vsctl not found: install Open vSwitch (openvswitch-switch)")
-    return __virtualname__
+    return virtual(__virtualname__)
 
 
 def _query(*args):

@@ -29,13 +29,12 @@ CLI Example:
 """
 
 import logging
-import shutil
 
 from salt.exceptions import CommandExecutionError
 
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs import views
-from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.ovsdb import Ovsdb, virtual
 from saltmesh.ovs.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
@@ -44,9 +43,7 @@ __virtualname__ = "ovs"
 
 
 def __virtual__():
-    if shutil.which("ovs-vsctl") is None:
-        return (False, "ovs-vsctl not found: install Open vSwitch (openvswitch-switch)")
-    return __virtualname__
+    return virtual(__virtualname__)
 
 
 def _db():

@@ -17,6 +17,7 @@ raise :class:`saltmesh.errors.CommandError` carrying ovs-vsctl's stderr.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,6 +27,13 @@ from saltmesh.ovs.clauses import transaction_args
 from saltmesh.ovs.schema import SNAPSHOT_ARGS, Snapshot, decode, parse_record, parse_snapshot
 
 VSCTL = "ovs-vsctl"
+
+
+def virtual(name: str) -> str | tuple[bool, str]:
+    """A loader module's ``__virtual__`` answer: ``name``, or why not (no ovs-vsctl)."""
+    if shutil.which(VSCTL) is None:
+        return (False, f"{VSCTL} not found: install Open vSwitch (openvswitch-switch)")
+    return name
 
 
 class Ovsdb:

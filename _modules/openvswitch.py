@@ -1,24 +1,14 @@
 """
-Salt 3007's ``openvswitch`` execution module (removed in Salt 3008), on the saltmesh OVS core.
-
-The same functions, arguments and answers as Salt 3007.15's ``salt/modules/openvswitch.py``,
-so ``salt '*' openvswitch.bridge_list`` and ``module.run`` SLS keep working after an upgrade.
-Under Salt 3007 this module, once synced (``saltutil.sync_modules``), is loaded instead of
-Salt's own (custom modules take precedence over core ones of the same name).
-
-The OVSDB is the minion option ``saltmesh:ovsdb`` (``saltmesh:ovsdb_timeout`` seconds per
-call); writes run as one ovs-vsctl transaction under the host lock (``saltmesh:lock_timeout``)
-and drop the run's cached OVSDB read of the ``ovs`` module. Fixed relative to 3007 (see
-docs/ovs.md): no ``dig`` dependency, no crash on a non-numeric id or a missing VXLAN
-``dst_port``, ``db_set`` of a dict sets a map column, an empty listing is ``[]`` instead of
-``[""]``, an expected ``False`` logs no ERROR line.
+Salt 3007's ``openvswitch`` execution module (removed in Salt 3008) on the saltmesh OVS core:
+the same functions, arguments and answers as Salt 3007.15's, with its bugs fixed (docs/ovs.md).
+Under Salt 3007, once synced, it is loaded instead of Salt's own. Reads are ovs-vsctl queries
+on ``saltmesh:ovsdb``; writes are one transaction under the host lock.
 
 CLI Example:
 
 .. code-block:: bash
 
     salt '*' openvswitch.bridge_list
-    salt '*' openvswitch.port_create_gre br0 gre1 5001 192.168.1.10
 """
 
 import logging
@@ -67,14 +57,11 @@ def _write(clauses):
         Reconciler.from_options(__salt__["config.get"], __context__, __opts__["cachedir"]).transact(
             clauses
         )
-    except CommandError as err:
-        log.debug("openvswitch: %s", err)
-        _failed(err)
-        return err.stderr
     except (SaltmeshError, OSError) as err:
-        log.warning("openvswitch: %s", err)
+        ovs_said = isinstance(err, CommandError)  # else the lock: worth a warning
+        log.log(logging.DEBUG if ovs_said else logging.WARNING, "openvswitch: %s", err)
         _failed(err)
-        return str(err)
+        return err.stderr if ovs_said else str(err)
     return None
 
 
@@ -84,10 +71,7 @@ def _ok(clauses):
 
 def bridge_list():
     """
-    Lists all existing real and fake bridges.
-
-    Returns:
-        List of bridges (or empty list), False on failure.
+    Lists all existing real and fake bridges: a list (maybe empty), False on failure.
 
     CLI Example:
 
@@ -100,10 +84,7 @@ def bridge_list():
 
 def bridge_exists(br):
     """
-    Tests whether bridge exists as a real or fake bridge.
-
-    Returns:
-        True if Bridge exists, else False.
+    Tests whether bridge exists as a real or fake bridge: True or False.
 
     CLI Example:
 
@@ -118,8 +99,6 @@ def bridge_create(br, may_exist=True, parent=None, vlan=None):
     """
     Creates a new bridge.
 
-    br
-        The bridge name.
     may_exist
         If False, creating a bridge that exists returns False.
     parent
@@ -127,9 +106,8 @@ def bridge_create(br, may_exist=True, parent=None, vlan=None):
     vlan
         The VLAN of a fake bridge (``parent`` is then required).
 
-    Returns:
-        True on success, else False. Raises ArgumentValueError when only one of
-        ``parent``/``vlan`` is given.
+    Returns: True on success, else False. Raises ArgumentValueError when only one of
+    ``parent``/``vlan`` is given.
 
     CLI Example:
 
@@ -147,15 +125,10 @@ def bridge_create(br, may_exist=True, parent=None, vlan=None):
 
 def bridge_delete(br, if_exists=True):
     """
-    Deletes bridge and all of its ports.
+    Deletes bridge and all of its ports. True on success, else False.
 
-    br
-        The bridge name.
     if_exists
         If False, deleting a bridge that does not exist returns False.
-
-    Returns:
-        True on success, else False.
 
     CLI Example:
 
@@ -197,19 +170,12 @@ def bridge_to_vlan(br):
 
 def port_add(br, port, may_exist=False, internal=False):
     """
-    Creates on bridge a new port named port.
+    Creates on bridge a new port named port. True on success, else False.
 
-    br
-        The bridge name.
-    port
-        The port name.
     may_exist
         If False, creating a port that exists returns False.
     internal
         Make its interface ``internal``.
-
-    Returns:
-        True on success, else False.
 
     CLI Example:
 
@@ -222,17 +188,12 @@ def port_add(br, port, may_exist=False, internal=False):
 
 def port_remove(br, port, if_exists=True):
     """
-    Deletes port.
+    Deletes port. True on success, else False.
 
     br
-        The bridge name; empty or None: from whatever bridge holds the port.
-    port
-        The port name.
+        Empty or None: from whatever bridge holds the port.
     if_exists
         If False, deleting a port that does not exist returns False.
-
-    Returns:
-        True on success, else False.
 
     CLI Example:
 
@@ -247,10 +208,7 @@ def port_remove(br, port, if_exists=True):
 
 def port_list(br):
     """
-    Lists all of the ports within bridge.
-
-    Returns:
-        List of ports (or empty list), False on failure.
+    Lists all of the ports within bridge: a list (maybe empty), False on failure.
 
     CLI Example:
 
@@ -263,10 +221,8 @@ def port_list(br):
 
 def port_get_tag(port):
     """
-    Lists tags of the port, as ovs-vsctl prints them (``["[]"]`` for none).
-
-    Returns:
-        List of tags, False on failure.
+    Lists tags of the port as ovs-vsctl prints them (``["10"]``, ``["[]"]`` for none), False
+    on failure.
 
     CLI Example:
 
@@ -279,10 +235,8 @@ def port_get_tag(port):
 
 def interface_get_options(port):
     """
-    Port's interface's optional parameters, as ovs-vsctl prints them.
-
-    Returns:
-        A list of one string (``['{key="5", remote_ip="10.0.0.2"}']``), False on failure.
+    Port's interface's optional parameters as ovs-vsctl prints them
+    (``['{key="5", remote_ip="10.0.0.2"}']``), False on failure.
 
     CLI Example:
 
@@ -295,10 +249,8 @@ def interface_get_options(port):
 
 def interface_get_type(port):
     """
-    Type of port's interface, as ovs-vsctl prints it (``['""']`` for a system interface).
-
-    Returns:
-        A list of one string, False on failure.
+    Type of port's interface as ovs-vsctl prints it (``["gre"]``, ``['""']`` for a system
+    interface), False on failure.
 
     CLI Example:
 
@@ -309,27 +261,17 @@ def interface_get_type(port):
     return _lines("get", "interface", port, "type")
 
 
-def _netdevs():
-    """Network devices where ovs-vswitchd runs (minion option ``saltmesh:netns``, else here)."""
-    return Attacher(None, __salt__["config.get"]("saltmesh:netns") or None).links
-
-
 def port_create_vlan(br, port, id, internal=False):  # pylint: disable=redefined-builtin
     """
     Isolate VM traffic using VLANs: port ``port`` of ``br`` tagged ``id`` (added, or retagged
-    when it is already a port of ``br``).
+    when it is already a port of ``br``). True on success, else False.
 
-    br
-        The bridge name.
     port
         The port name; unless ``internal``, its network device must exist.
     id
         The VLAN, 0 to 4095.
     internal
         Make its interface ``internal``.
-
-    Returns:
-        True on success, else False.
 
     CLI Example:
 
@@ -344,7 +286,9 @@ def port_create_vlan(br, port, id, internal=False):  # pylint: disable=redefined
     if listed is False:
         return False
     try:
-        if not internal and str(port) not in _netdevs():
+        # the netdev where ovs-vswitchd runs (saltmesh:netns), else here
+        netns = __salt__["config.get"]("saltmesh:netns") or None
+        if not internal and str(port) not in Attacher(None, netns).links:
             return False
     except SaltmeshError as err:
         log.warning("openvswitch: %s", err)
@@ -365,20 +309,13 @@ def _tunnel(kind, br, port, id, bounds, remote, dst_port=None):  # pylint: disab
 
 def port_create_gre(br, port, id, remote):  # pylint: disable=redefined-builtin
     """
-    Generic Routing Encapsulation: a GRE tunnel port ``port`` on ``br`` (its type and options
-    set in place when it is already a port of ``br``).
+    A GRE tunnel port ``port`` on ``br`` (set in place when already a port of ``br``): True
+    on success, else False.
 
-    br
-        The bridge name.
-    port
-        The port name.
     id
         The tunnel key, 0 to 2**32-1.
     remote
         The remote endpoint's IP address.
-
-    Returns:
-        True on success, else False.
 
     CLI Example:
 
@@ -391,21 +328,15 @@ def port_create_gre(br, port, id, remote):  # pylint: disable=redefined-builtin
 
 def port_create_vxlan(br, port, id, remote, dst_port=None):  # pylint: disable=redefined-builtin
     """
-    Virtual eXtensible Local Area Network: a VXLAN tunnel port ``port`` on ``br``.
+    A VXLAN tunnel port ``port`` on ``br`` (set in place when already a port of ``br``).
+    True on success, else False.
 
-    br
-        The bridge name.
-    port
-        The port name.
     id
         The tunnel key, 0 to 2**64-1.
     remote
         The remote endpoint's IP address.
     dst_port
         The UDP port (1 to 65535; None or 0: OVS's default).
-
-    Returns:
-        True on success, else False.
 
     CLI Example:
 
@@ -421,17 +352,10 @@ def db_get(table, record, column, if_exists=False):
     Gets a column's value for a specific record: sets as lists, maps as dicts, uuids as
     ``["uuid", "<uuid>"]``, an empty optional column as ``[]``.
 
-    table
-        The table name.
-    record
-        The record (its name or uuid).
-    column
-        The column name.
     if_exists
         If True, a missing record gives None instead of an error.
 
-    Returns:
-        The column's value. Raises CommandExecutionError (ovs-vsctl's message) on failure.
+    Returns: The column's value. Raises CommandExecutionError (ovs-vsctl's message) on failure.
 
     CLI Example:
 
@@ -454,20 +378,13 @@ def db_set(table, record, column, value, if_exists=False):
     """
     Sets a column's value for a specific record.
 
-    table
-        The table name.
-    record
-        The record (its name or uuid).
-    column
-        The column name.
     value
         The value: a string, number or boolean; a list for a set column, a dict for a map
         column.
     if_exists
         If True, a missing record is not an error.
 
-    Returns:
-        None on success and an error message on failure.
+    Returns: None on success and an error message on failure.
 
     CLI Example:
 

@@ -29,14 +29,12 @@ CLI Example:
 """
 
 import logging
-import shutil
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import hostlock
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs import views
-from saltmesh.ovs.ovsdb import Ovsdb
+from saltmesh.ovs.ovsdb import Ovsdb, virtual
 from saltmesh.ovs.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
@@ -45,24 +43,17 @@ __virtualname__ = "ovs"
 
 
 def __virtual__():
-    if shutil.which("ovs-vsctl") is None:
-        return (False, "ovs-vsctl not found: install Open vSwitch (openvswitch-switch)")
-    return __virtualname__
+    return virtual(__virtualname__)
 
 
 def _db():
-    target = __salt__["config.get"]("saltmesh:ovsdb") or None
-    timeout = __salt__["config.get"]("saltmesh:ovsdb_timeout") or 30
-    return Ovsdb(target, timeout=int(timeout))
+    return Ovsdb.from_options(__salt__["config.get"])
 
 
 def _reconciler():
     """The core for this minion's OVSDB, with the run's snapshot cached in ``__context__`` and
     the host lock around every write."""
-    timeout = __salt__["config.get"]("saltmesh:lock_timeout", hostlock.DEFAULT_TIMEOUT)
-    return Reconciler(
-        _db(), __context__, cachedir=__opts__["cachedir"], lock_timeout=float(timeout)
-    )
+    return Reconciler.from_options(__salt__["config.get"], __context__, __opts__["cachedir"])
 
 
 def _call(fn, *args, **kwargs):

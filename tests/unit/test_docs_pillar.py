@@ -129,6 +129,8 @@ def read_keys() -> set[str]:
             elif _subscript_key(func) in ("config.get", "pillar.get"):
                 if arg.startswith("saltmesh:"):
                     found.add(arg)
+            elif isinstance(func, ast.Name) and func.id == "get" and arg.startswith("saltmesh:"):
+                found.add(arg)  # a core reader handed config.get (Ovsdb.from_options)
             elif isinstance(func, ast.Attribute) and func.attr in ("get", "pop"):
                 receiver = func.value
                 if isinstance(receiver, ast.Name) and receiver.id == "saltmesh":

@@ -17,7 +17,8 @@ from saltmesh.ovs.errors import SpecError
 TUNNEL_TYPES_3007 = ("vlan", "vxlan", "gre")  # what Salt 3007 accepts as tunnel_type
 
 
-def _bounded_int(value: Any, low: int, high: int, what: str) -> int:
+def bounded_int(value: Any, low: int, high: int, what: str) -> int:
+    """``value`` as an integer in ``[low, high]``, else :class:`ValueError` naming ``what``."""
     problem = f"{what} must be an integer between {low} and {high}, got {value!r}"
     if isinstance(value, bool):
         raise ValueError(problem)
@@ -30,28 +31,33 @@ def _bounded_int(value: Any, low: int, high: int, what: str) -> int:
     return num
 
 
+def remote_ip(remote: Any) -> str:
+    """``remote`` as a tunnel's ``remote_ip`` (a plain IP address), else :class:`ValueError`."""
+    try:
+        ipaddress.ip_address(str(remote))
+    except ValueError:
+        raise ValueError(f"remote must be an IP address, got {remote!r}") from None
+    return str(remote)
+
+
 def _fields(tunnel_type, id, remote, dst_port, internal) -> dict[str, Any]:
     if tunnel_type not in (None, *TUNNEL_TYPES_3007):
         raise ValueError(
             f"tunnel_type must be one of {', '.join(TUNNEL_TYPES_3007)}, got {tunnel_type!r}"
         )
     if tunnel_type in ("gre", "vxlan"):
-        try:
-            ipaddress.ip_address(str(remote))
-        except ValueError:
-            raise ValueError(f"remote must be an IP address, got {remote!r}") from None
-        options = {"remote_ip": str(remote)}
+        options = {"remote_ip": remote_ip(remote)}
         if id is not None:
             high = 2**32 - 1 if tunnel_type == "gre" else 2**64 - 1
-            options["key"] = str(_bounded_int(id, 0, high, "id"))
+            options["key"] = str(bounded_int(id, 0, high, "id"))
         if tunnel_type == "vxlan" and dst_port not in (None, 0, "0", ""):
-            options["dst_port"] = str(_bounded_int(dst_port, 1, 65535, "dst_port"))
+            options["dst_port"] = str(bounded_int(dst_port, 1, 65535, "dst_port"))
         return {"type": tunnel_type, "options": options, "options_exact": False}
     fields: dict[str, Any] = {"type": "internal" if internal else None}
     if tunnel_type == "vlan":
         if id is None:
             raise ValueError("id (the VLAN) is required with tunnel_type vlan")
-        fields["tag"] = _bounded_int(id, 0, 4095, "id (VLAN)")
+        fields["tag"] = bounded_int(id, 0, 4095, "id (VLAN)")
     return fields
 
 

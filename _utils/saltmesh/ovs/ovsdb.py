@@ -17,7 +17,8 @@ raise :class:`saltmesh.errors.CommandError` carrying ovs-vsctl's stderr.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import shutil
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from saltmesh import proc
@@ -26,6 +27,13 @@ from saltmesh.ovs.clauses import transaction_args
 from saltmesh.ovs.schema import SNAPSHOT_ARGS, Snapshot, decode, parse_record, parse_snapshot
 
 VSCTL = "ovs-vsctl"
+
+
+def virtual(name: str) -> str | tuple[bool, str]:
+    """A loader module's ``__virtual__`` answer: ``name``, or why not (no ovs-vsctl)."""
+    if shutil.which(VSCTL) is None:
+        return (False, f"{VSCTL} not found: install Open vSwitch (openvswitch-switch)")
+    return name
 
 
 class Ovsdb:
@@ -40,6 +48,12 @@ class Ovsdb:
     def __init__(self, db: str | None = None, timeout: int = 30):
         self.db = db or None
         self.timeout = int(timeout)
+
+    @classmethod
+    def from_options(cls, get: Callable[[str], Any]) -> Ovsdb:
+        """The OVSDB of the minion options ``saltmesh:ovsdb`` and ``saltmesh:ovsdb_timeout``
+        (default 30 s); ``get`` is Salt's ``config.get``."""
+        return cls(get("saltmesh:ovsdb") or None, timeout=int(get("saltmesh:ovsdb_timeout") or 30))
 
     def argv(self, *args: str) -> list[str]:
         base = [VSCTL, f"--timeout={self.timeout}"]

@@ -58,6 +58,16 @@ class Reconciler:
         self.cachedir = cachedir
         self.lock_timeout = lock_timeout
 
+    @classmethod
+    def from_options(
+        cls, get: Callable[..., Any], store: MutableMapping[str, Any], cachedir: str | None
+    ) -> Reconciler:
+        """The Reconciler of a minion: its OVSDB (:meth:`Ovsdb.from_options`), the run's
+        ``__context__`` as ``store``, its host lock waited for ``saltmesh:lock_timeout``
+        seconds; ``get`` is Salt's ``config.get``."""
+        timeout = get("saltmesh:lock_timeout", hostlock.DEFAULT_TIMEOUT)
+        return cls(Ovsdb.from_options(get), store, cachedir=cachedir, lock_timeout=float(timeout))
+
     def apply(
         self,
         plan: Plan,

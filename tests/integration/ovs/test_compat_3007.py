@@ -25,13 +25,13 @@ import copy
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 import salt.version
 
 from tests.conftest import state_ret
+from tests.integration.ovs.conftest import rows
 
 pytestmark = pytest.mark.smoke
 
@@ -108,13 +108,6 @@ def sls_3007(p: str) -> str:
 """
 
 
-def rows(ovs, p: str) -> dict:
-    """The prefix's Bridge/Port/Interface rows, every configuration column, ``P`` for ``p``."""
-    got = ovs.config_rows("Bridge", "Port", "Interface")
-    mine = {t: {n: r for n, r in got[t].items() if n.startswith(p)} for t in got}
-    return json.loads(json.dumps(mine).replace(p, "P"))
-
-
 def without_fixes(ours: dict) -> dict:
     """Our rows minus what only our drop-ins do (asserting each is what docs/ovs.md says)."""
     out = copy.deepcopy(ours)
@@ -152,30 +145,6 @@ def sls_run(state_tree, prefix, ovs):
     yield run
     run.path.unlink()
     ovs.reset(prefix)
-
-
-@pytest.fixture(scope="module")
-def core_minion(salt_master, ovs, tmp_path_factory):
-    """A minion with none of saltmesh's modules: its openvswitch_* states are Salt's own.
-
-    Salt 3007's ``openvswitch`` module runs plain ``ovs-vsctl`` (no ``--db``): the minion's
-    ``OVS_RUNDIR`` points that at the session OVS. Its ``dig`` module only checks that a ``dig``
-    binary exists (``dig.check_ip`` is pure Python): ``bin/dig`` on its PATH, created by the test
-    when wanted, stands in for one.
-    """
-    stub = tmp_path_factory.mktemp("bin")
-    env = {"OVS_RUNDIR": str(ovs.dir), "PATH": f"{stub}:{os.environ['PATH']}"}
-    factory = salt_master.salt_minion_daemon("smt-core-" + uuid.uuid4().hex[:6])  # never synced
-    # copies: the factories manager's own environ dict is shared by every daemon and CLI
-    factory.environ = {**factory.environ, **env}
-    with factory.started():
-        cli = factory.salt_call_cli(timeout=300)
-        cli.environ = {**cli.environ, **env}
-        assert cli.run("test.version").data.startswith("3007.")
-        doc = cli.run("sys.state_doc", "openvswitch_port.present").data
-        assert "Ensures that the named port exists on bridge" in doc["openvswitch_port.present"]
-        cli.stub = stub
-        yield cli
 
 
 @pytest.mark.salt3007

@@ -26,3 +26,20 @@ def test_missing_binary_is_a_command_error(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(CommandError, match="ovs-vsctl not found"):
         ovsdb.Ovsdb().snapshot()
+
+
+def test_virtual_says_what_is_missing(monkeypatch):
+    monkeypatch.setattr(ovsdb.shutil, "which", lambda _name: None)
+    assert ovsdb.virtual("openvswitch") == (
+        False,
+        "ovs-vsctl not found: install Open vSwitch (openvswitch-switch)",
+    )
+    monkeypatch.setattr(ovsdb.shutil, "which", lambda name: f"/usr/bin/{name}")
+    assert ovsdb.virtual("openvswitch") == "openvswitch"
+
+
+def test_from_options_reads_the_minion_options():
+    opts = {"saltmesh:ovsdb": "unix:/x.sock", "saltmesh:ovsdb_timeout": "7"}
+    db = ovsdb.Ovsdb.from_options(lambda key, default=None: opts.get(key, default))
+    assert (db.db, db.timeout) == ("unix:/x.sock", 7)
+    assert ovsdb.Ovsdb.from_options(lambda key, default=None: default).db is None

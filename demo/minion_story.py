@@ -145,7 +145,8 @@ def run(day: Day) -> MinionFacts:
 
     day.shown(f"salt {HOST} state.sls containers")
     ret = master.salt_json(HOST, "state.sls", "containers", "queue=True")
-    (result,) = [r for r in ret.get(HOST, {}).values() if isinstance(r, dict)] or [{}]
+    runs = ret.get(HOST) if isinstance(ret.get(HOST), dict) else {}
+    (result,) = [r for r in runs.values() if r.get("__id__") == "saltmesh-containers"] or [{}]
     created = (result.get("changes") or {}).get(NAME, {})
     say(indent(yaml.safe_dump({NAME: created}, sort_keys=False), "      "))
     t0 = time.monotonic()

@@ -182,6 +182,13 @@ def state_ret(ret) -> list[dict]:
     raise AssertionError(f"not a state return: {ret}")
 
 
+def state_of(ret, sid: str) -> dict:
+    """The result of the state with ID ``sid`` in a salt-call/salt run."""
+    found = [r for r in state_ret(ret) if r.get("__id__") == sid]
+    assert len(found) == 1, f"no single state {sid!r} in {ret}"
+    return found[0]
+
+
 def changed(ret) -> list[dict]:
     return [r for r in state_ret(ret) if r["changes"]]
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from saltmesh.containers.names import host_ifname
-from tests.conftest import Pillar, state_ret
+from tests.conftest import Pillar, state_of
 from tests.integration.containers.conftest import ENGINE_COOLDOWN
 from tests.support import docker as d
 from tests.support.minion_log import MinionLog
@@ -72,8 +72,7 @@ def apply(salt_cli, minion, test=False):
     # queue=<n> waits in place behind older runs (the engine's, the schedule's); Salt 3008's
     # queue=True files the job and may starve it behind a frequent schedule
     ret = salt_cli.run("state.sls", "containers", "queue=8", test=test, minion_tgt=minion.id)
-    (one,) = state_ret(ret)
-    return one
+    return state_of(ret, "saltmesh-containers")
 
 
 def veths(host) -> set[str]:

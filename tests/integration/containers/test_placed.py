@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import state_ret
+from tests.conftest import state_of, state_ret
 from tests.support import docker as d
 from tests.support.net import received
 
@@ -182,11 +182,10 @@ def test_state_sls_containers_and_bad_pillar(salt_call_cli, salt_minion, pillar,
         }
     }
     pillar.set(good)
-    ret = salt_call_cli.run("state.sls", "containers")
-    (one,) = state_ret(ret)
+    one = state_of(salt_call_cli.run("state.sls", "containers"), "saltmesh-containers")
     assert one["result"] is True and one["changes"] == {name: {"created": name}}, one
     assert "A=1" in d.inspect(name)["Config"]["Env"]
-    (one,) = state_ret(salt_call_cli.run("state.sls", "containers"))
+    one = state_of(salt_call_cli.run("state.sls", "containers"), "saltmesh-containers")
     assert one["changes"] == {}
 
     bad = {"servers": {**good["servers"]}}
@@ -202,7 +201,7 @@ def test_state_sls_containers_and_bad_pillar(salt_call_cli, salt_minion, pillar,
     bad["servers"][name]["container"]["env"] = {"A": "2"}
     pillar.set(bad)
     before = d.inspect(name)["Id"]
-    (one,) = state_ret(salt_call_cli.run("state.sls", "containers"))
+    one = state_of(salt_call_cli.run("state.sls", "containers"), "saltmesh-containers")
     assert one["result"] is False
     assert f"servers:{prefix}b1:parents:0: unknown parent 'nosuchhost'" in one["comment"]
     assert f"servers:{prefix}b2:container:networks:1:ip" in one["comment"]
@@ -211,6 +210,6 @@ def test_state_sls_containers_and_bad_pillar(salt_call_cli, salt_minion, pillar,
 
     # the container leaves the pillar: removed from its host
     pillar.set({"servers": {host: good["servers"][host]}})
-    (one,) = state_ret(salt_call_cli.run("state.sls", "containers"))
+    one = state_of(salt_call_cli.run("state.sls", "containers"), "saltmesh-containers")
     assert one["changes"] == {name: {"removed": name}}
     assert d.containers(prefix) == []

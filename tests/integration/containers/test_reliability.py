@@ -17,7 +17,7 @@ import pytest
 
 from saltmesh import fileio, hostlock
 from saltmesh.containers.names import host_ifname
-from tests.conftest import state_ret
+from tests.conftest import state_of, state_ret
 from tests.support import docker as d
 from tests.support.minion_log import MinionLog
 from tests.support.net import received
@@ -373,7 +373,9 @@ def test_pruning_follows_the_pillar_and_spares_foreign_containers(
         pillar.set(data)
 
     def apply(test=False):
-        (one,) = state_ret(salt_call_cli.run("state.sls", "containers", test=test))
+        one = state_of(
+            salt_call_cli.run("state.sls", "containers", test=test), "saltmesh-containers"
+        )
         return one
 
     declare(keep, gone)

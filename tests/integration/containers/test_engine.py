@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import state_ret
+from tests.conftest import state_of
 from tests.support import docker as d
 from tests.support.net import received
 
@@ -68,7 +68,7 @@ def test_engine_reattaches_after_restart(
     pillar.set({"servers": servers})
     # queue=True: the engine may be running the same state right now
     ret = salt_cli.run("state.sls", "containers", "queue=True", minion_tgt=engine_minion.id)
-    (one,) = state_ret(ret)
+    one = state_of(ret, "saltmesh-containers")
     # the engine may get there first (any managed container start on this dockerd wakes it)
     assert one["result"] is True, one
     assert d.containers(prefix) == [e1, e2]
@@ -84,7 +84,6 @@ def test_engine_reattaches_after_restart(
         time.sleep(0.5)
     assert attached_pid(host_b, bridge, e2) == new_pid, "the engine did not re-attach"
     assert received(d.docker("exec", e1, "ping", "-c", "2", "-W", "2", "10.78.0.2")) == 2
-    (one,) = state_ret(
-        salt_cli.run("state.sls", "containers", "queue=True", minion_tgt=engine_minion.id)
-    )
+    ret = salt_cli.run("state.sls", "containers", "queue=True", minion_tgt=engine_minion.id)
+    one = state_of(ret, "saltmesh-containers")
     assert one["changes"] == {}

@@ -175,12 +175,12 @@ class Attacher:
     ) -> dict[str, Any]:
         """Bring the rates of intact attachments to their declaration, as ONE transaction
         (with our orphaned QoS rows of ``container`` destroyed); ``{interface: changes}``."""
-        clauses, changes = rates.orphans(container, self.limits), {}
+        clauses, changes = rates.orphans(container, self.limits)
         for i, net in enumerate(networks):
             cl, ch = rates.diff_rate(container, net, self.limits, ref=f"@smq{i}")
             clauses += cl
             if ch:
-                changes[net.interface] = ch
+                changes.setdefault(net.interface, {}).update(ch)
         if clauses and not test:
             self.ovsdb.transact(clauses)
             self._rates = None

@@ -157,12 +157,13 @@ def drop_qos(ports: Iterable[str], have: Rates) -> list[Clause]:
     return out
 
 
-def orphans(container: str, have: Rates) -> list[Clause]:
+def orphans(container: str, have: Rates) -> tuple[list[Clause], Changes]:
     """Destroy our QoS rows of ``container`` that no port references (its port was deleted
-    behind our back: QoS rows are not garbage-collected)."""
+    behind our back: QoS rows are not garbage-collected). Changes per interface:
+    ``{iface: {"qos": {"old": uuid, "new": None}}}``."""
     used = set(have.port_qos.values())
-    return [
-        ("destroy", "QoS", uuid)
-        for uuid, row in sorted(have.qos.items())
-        if uuid not in used and _ours(row, container)
-    ]
+    rows = [r for u, r in sorted(have.qos.items()) if u not in used and _ours(r, container)]
+    changes = {
+        r.external_ids.get(EXT_IFACE, r.uuid): {"qos": {"old": r.uuid, "new": None}} for r in rows
+    }
+    return [("destroy", "QoS", r.uuid) for r in rows], changes

@@ -30,8 +30,7 @@ MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _NETWORK_KEYS = (
     "bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool", "dhcp", "rate", "burst",
 )  # fmt: skip
-RATE_MAX = 10_000_000  # kbps (10 Gbit/s): a linux-htb rate still fits in 32 bits of bytes/s
-BURST_MAX = 10_000_000  # kb
+RATE_MAX = 10_000_000  # kbps (10 Gbit/s): a linux-htb rate fits in 32 bits of bytes/s; burst: kb
 
 MEMORY_MIN = 6 * 1024**2  # the smallest limit Docker accepts
 CPUS_MIN, CPUS_MAX = 0.01, 1024.0  # a CFS quota of at least 1 ms per 100 ms period
@@ -169,12 +168,10 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
 
 def _rate(r: Reader, data: Mapping[str, Any], path: str) -> tuple[int | None, int | None]:
     """``rate`` (kbps) and ``burst`` (kb): positive integers; a burst needs a rate."""
-    rate = r.integer(data, "rate", path, 1, RATE_MAX)
-    burst = r.integer(data, "burst", path, 1, BURST_MAX)
+    rate, burst = (r.integer(data, key, path, 1, RATE_MAX) for key in ("rate", "burst"))
     if data.get("burst") is not None and data.get("rate") is None:
         r.bad(f"{path}:burst", "needs a rate (kbps) as well")
-        burst = None
-    return rate, burst
+    return rate, burst if rate else None
 
 
 def _memory(r: Reader, value: Any, path: str) -> int | None:

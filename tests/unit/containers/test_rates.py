@@ -99,10 +99,13 @@ def test_foreign_qos_is_never_changed_nor_destroyed(have):
     assert rates.diff_rate("web01", net(), other) == ([], {})  # no rate: left alone
     clauses, _ = rates.diff_rate("web01", net(rate=1000), other)
     assert not any("f00" in c for c in clauses) and ("set", "Port", PORT, "qos=@smq") in clauses
-    assert rates.drop_qos([PORT], other) == [] and rates.orphans("web01", other) == []
+    assert rates.drop_qos([PORT], other) == [] and rates.orphans("web01", other) == ([], {})
 
 
 def test_deleted_port_takes_our_row_along_and_orphans_are_destroyed(have):
     assert rates.drop_qos([PORT, "br0"], have) == [("destroy", "QoS", Q1)]
-    assert rates.orphans("web01", have) == [("destroy", "QoS", Q2)]
-    assert rates.orphans("db01", have) == []
+    assert rates.orphans("web01", have) == (
+        [("destroy", "QoS", Q2)],
+        {"eth9": {"qos": {"old": Q2, "new": None}}},
+    )
+    assert rates.orphans("db01", have) == ([], {})

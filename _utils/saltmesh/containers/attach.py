@@ -17,6 +17,9 @@ For each ``NetworkAttachment`` of a running container:
   ``announce=False`` (minion option ``saltmesh:garp: false``) leaves it out: for measuring
   what it buys, never for production.
 
+A network's ``rate``/``burst`` become limits on the host-side port
+(:mod:`~saltmesh.containers.rates`): created with the port, changed in place afterwards.
+
 Whether an attachment is intact is read without entering the container. A ``docker restart``
 changes the PID and destroys the veth, so the next run re-attaches. Ports carrying our
 ``external_ids`` whose container is gone (or no longer belongs here) are orphans and are removed.
@@ -147,7 +150,9 @@ class Attacher:
         self, container: str, networks: Sequence[NetworkAttachment], pid: int, test: bool
     ) -> dict[str, Any]:
         """Attach what is missing; return ``{interface: {"old": reason, "new": settings}}``
-        (a ``dhcp: true`` attachment's ``new`` has the leased ``ip``, except in test mode)."""
+        (a ``dhcp: true`` attachment's ``new`` has the leased ``ip``, except in test mode).
+        Intact attachments get their ``rate``/``burst`` in place, in one transaction:
+        ``{interface: {"rate": {"old", "new"}, "burst": ...}}``."""
         networks = dhcp_macs(container, ContainerSpec("", networks=tuple(networks))).networks
         self.validate(container, networks)
         changes: dict[str, Any] = {}

@@ -9,7 +9,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 PYTEST_FLAGS ?=
 APT_PACKAGES := openvswitch-switch docker.io nagios4 nagios-nrpe-server nagios-nrpe-plugin \
 	monitoring-plugins ethtool nftables iproute2 busybox-static graphviz procps mmdebstrap vagrant \
-	dnsmasq-base dnsutils
+	dnsmasq-base dnsutils iperf3
 
 .PHONY: test test-3008 test-3007 demo demo-clean minion-image system daemons venv venv-3007 lint bench bench-ovs bench-mesh bench-containers graph-examples clean
 

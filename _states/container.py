@@ -101,8 +101,10 @@ def running(
         OVS attachments: ``bridge`` (required), ``ip`` (with prefix), ``mac``, ``gateway``,
         ``vlan``, ``mtu``, ``interface`` (default ``eth<index>``), ``dhcp: true`` (instead of
         ``ip``: the address comes from the DHCP server on the bridge at every attach; the MAC
-        defaults to one derived from ``name``; needs ``busybox`` on the docker host). With
-        networks the container runs with ``network_mode: none``.
+        defaults to one derived from ``name``; needs ``busybox`` on the docker host),
+        ``rate`` (kbps) and ``burst`` (kb): limits on the OVS port, changed in place
+        (docs/containers.md, "Flow rates"). With networks the container runs with
+        ``network_mode: none``.
     dns, dns_search
         Resolver IPs and search domains written into the container's resolv.conf (a change
         recreates the container).

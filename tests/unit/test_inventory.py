@@ -130,6 +130,14 @@ NET = ["servers", "web01", "container", "networks", 0]
         (_set(NET + ["bridge"], "br-much-too-long-x"), "servers:web01:container:networks:0:bridge", "fit in 15"),
         (_set(NET + ["interface"], "eth0;reboot"), "servers:web01:container:networks:0:interface", "not allowed"),
         (_set(NET + ["colour"], "red"), "servers:web01:container:networks:0:colour", "unknown key"),
+        (_set(NET + ["rate"], 0), "servers:web01:container:networks:0:rate", "out of range 1..10000000"),
+        (_set(NET + ["rate"], -5), "servers:web01:container:networks:0:rate", "out of range"),
+        (_set(NET + ["rate"], 10_000_001), "servers:web01:container:networks:0:rate", "out of range"),
+        (_set(NET + ["rate"], 8.5), "servers:web01:container:networks:0:rate", "must be an integer"),
+        (_set(NET + ["rate"], True), "servers:web01:container:networks:0:rate", "must be an integer"),
+        (_set(NET + ["rate"], "8 mbit"), "servers:web01:container:networks:0:rate", "must be an integer"),
+        (_set(NET + ["burst"], 0), "servers:web01:container:networks:0:burst", "out of range"),
+        (_set(NET + ["burst"], 100), "servers:web01:container:networks:0:burst", "needs a rate"),
         (_set(["saltmesh", "mesh", "subnet"], "192.168.77.1/24"), "saltmesh:mesh:subnet", "not a network"),
         (_set(["saltmesh", "placement"], ["web01"]), "saltmesh:placement", "must be a mapping"),
     ],
@@ -168,3 +176,15 @@ def test_every_problem_is_reported_at_once():
     assert len(problems(many)) == 3
     err = PillarError([("b", "second"), ("a", "first")])
     assert str(err) == "Invalid pillar:\n  a: first\n  b: second"
+
+
+def test_rate_and_burst_are_read():
+    pillar = copy.deepcopy(BASE)
+    pillar["servers"]["web01"]["container"]["networks"][0].update(rate=8000, burst=800)
+    (net,) = inventory.parse(pillar).servers["web01"].container.networks
+    assert (net.rate, net.burst) == (8000, 800)
+    del pillar["servers"]["web01"]["container"]["networks"][0]["burst"]
+    (net,) = inventory.parse(pillar).servers["web01"].container.networks
+    assert (net.rate, net.burst) == (8000, None)
+    (net,) = inventory.parse(BASE).servers["web01"].container.networks
+    assert (net.rate, net.burst) == (None, None)

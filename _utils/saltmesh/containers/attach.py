@@ -17,6 +17,9 @@ For each ``NetworkAttachment`` of a running container:
   ``announce=False`` (minion option ``saltmesh:garp: false``) leaves it out: for measuring
   what it buys, never for production.
 
+A network's ``rate``/``burst`` become limits on the host-side port
+(:mod:`~saltmesh.containers.rates`): created with the port, changed in place afterwards.
+
 Whether an attachment is intact is read without entering the container. A ``docker restart``
 changes the PID and destroys the veth, so the next run re-attaches. Ports carrying our
 ``external_ids`` whose container is gone (or no longer belongs here) are orphans and are removed.
@@ -36,7 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from saltmesh import proc
-from saltmesh.containers import dhcp
+from saltmesh.containers import dhcp, rates
 from saltmesh.containers.iproute import (
     announce_batch,
     arp_notify,
@@ -88,6 +91,7 @@ class Attacher:
         self.announce = announce
         self._snap: Snapshot | None = None
         self._links: set[str] | None = None
+        self._rates: rates.Rates | None = None
 
     # -- reads
     @property
@@ -95,6 +99,13 @@ class Attacher:
         if self._snap is None:
             self._snap = self.ovsdb.snapshot()
         return self._snap
+
+    @property
+    def limits(self) -> rates.Rates:
+        """Policing, QoS references and QoS rows (:mod:`~saltmesh.containers.rates`)."""
+        if self._rates is None:
+            self._rates = rates.parse(self.ovsdb.run(*rates.READ_ARGS))
+        return self._rates
 
     @property
     def links(self) -> set[str]:
@@ -139,7 +150,9 @@ class Attacher:
         self, container: str, networks: Sequence[NetworkAttachment], pid: int, test: bool
     ) -> dict[str, Any]:
         """Attach what is missing; return ``{interface: {"old": reason, "new": settings}}``
-        (a ``dhcp: true`` attachment's ``new`` has the leased ``ip``, except in test mode)."""
+        (a ``dhcp: true`` attachment's ``new`` has the leased ``ip``, except in test mode).
+        Intact attachments get their ``rate``/``burst`` in place, in one transaction:
+        ``{interface: {"rate": {"old", "new"}, "burst": ...}}``."""
         networks = dhcp_macs(container, ContainerSpec("", networks=tuple(networks))).networks
         self.validate(container, networks)
         changes: dict[str, Any] = {}
@@ -149,7 +162,12 @@ class Attacher:
             iface = self.snap.ports[port].external_ids.get(EXT_IFACE, port)
             changes[iface] = {"old": "attached", "new": None}
         self.detach(stale, test)
-        for net, reason in self.pending(container, networks, pid):
+        pending = self.pending(container, networks, pid)
+        redo = {net.interface for net, _ in pending}
+        changes.update(
+            self._rates_of(container, [n for n in networks if n.interface not in redo], test)
+        )
+        for net, reason in pending:
             changes[net.interface] = {"old": reason, "new": describe(net)}
             if not test:
                 leased = self._attach(container, net, pid)
@@ -157,9 +175,27 @@ class Attacher:
                     changes[net.interface]["new"]["ip"] = str(leased)
         return changes
 
+    def _rates_of(
+        self, container: str, networks: Sequence[NetworkAttachment], test: bool
+    ) -> dict[str, Any]:
+        """Bring the rates of intact attachments to their declaration, as ONE transaction
+        (with our orphaned QoS rows of ``container`` destroyed); ``{interface: changes}``."""
+        clauses, changes = rates.orphans(container, self.limits)
+        for i, net in enumerate(networks):
+            cl, ch = rates.diff_rate(container, net, self.limits, ref=f"@smq{i}")
+            clauses += cl
+            if ch:
+                changes.setdefault(net.interface, {}).update(ch)
+        if clauses and not test:
+            self.ovsdb.transact(clauses)
+            self._rates = None
+        return changes
+
     def _drop_port(self, name: str) -> None:
+        """Delete port ``name`` and our QoS row of it, in one transaction."""
         clauses, _ = remove_port(name, self.snap)
-        self.ovsdb.transact(clauses)
+        self.ovsdb.transact(clauses + rates.drop_qos([name], self.limits) if clauses else [])
+        self._rates = None
         ports = {k: v for k, v in self.snap.ports.items() if k != name}
         ifaces = {k: v for k, v in self.snap.interfaces.items() if k != name}
         self._snap = dataclasses.replace(self.snap, ports=ports, interfaces=ifaces)
@@ -182,8 +218,9 @@ class Attacher:
             self.run([*nsenter, "ethtool", "-K", net.interface, "tx", "off"], None)
         self.run(ip(self.netns, "link", "set", "dev", host, "up"), None)
         clauses, _ = diff_port(port_spec(container, net, pid), self.snap)
-        self.ovsdb.transact(clauses)
-        self._snap = None  # re-read lazily if another container needs it
+        limits, _ = rates.diff_rate(container, net, self.limits, new_port=True)
+        self.ovsdb.transact(clauses + limits)  # the limits come with the port, never after
+        self._snap = self._rates = None  # re-read lazily if another container needs it
         address, gateway, lease = net.ip, net.gateway, None
         if net.dhcp:
             lease = self._lease(container, net, pid)

@@ -34,7 +34,7 @@ def fingerprint(net: NetworkAttachment) -> str:
 def describe(net: NetworkAttachment) -> dict[str, Any]:
     """The attachment as reported in ``changes``."""
     out: dict[str, Any] = {"bridge": net.bridge}
-    for key in ("ip", "mac", "gateway", "vlan", "mtu"):
+    for key in ("ip", "mac", "gateway", "vlan", "mtu", "rate", "burst"):
         value = getattr(net, key)
         if value is not None:
             out[key] = str(value) if key in ("ip", "gateway") else value

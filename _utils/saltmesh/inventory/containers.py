@@ -27,7 +27,10 @@ RESTART_POLICIES = ("no", "always", "unless-stopped", "on-failure")
 _IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
-_NETWORK_KEYS = ("bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool", "dhcp")
+_NETWORK_KEYS = (
+    "bridge", "ip", "mac", "gateway", "vlan", "mtu", "interface", "pool", "dhcp", "rate", "burst",
+)  # fmt: skip
+RATE_MAX = 10_000_000  # kbps (10 Gbit/s): a linux-htb rate fits in 32 bits of bytes/s; burst: kb
 
 MEMORY_MIN = 6 * 1024**2  # the smallest limit Docker accepts
 CPUS_MIN, CPUS_MAX = 0.01, 1024.0  # a CFS quota of at least 1 ms per 100 ms period
@@ -147,6 +150,7 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
     if interface == "lo":
         r.bad(f"{path}:interface", "'lo' is the container's loopback; choose another name")
         interface = None
+    rate, burst = _rate(r, data, path)
     return NetworkAttachment(
         bridge=bridge or "",
         ip=ip,
@@ -157,7 +161,17 @@ def _network(r: Reader, raw: Any, path: str, index: int) -> NetworkAttachment | 
         interface=interface or "eth0",
         pool=pool,
         dhcp=dhcp,
+        rate=rate,
+        burst=burst,
     )
+
+
+def _rate(r: Reader, data: Mapping[str, Any], path: str) -> tuple[int | None, int | None]:
+    """``rate`` (kbps) and ``burst`` (kb): positive integers; a burst needs a rate."""
+    rate, burst = (r.integer(data, key, path, 1, RATE_MAX) for key in ("rate", "burst"))
+    if data.get("burst") is not None and data.get("rate") is None:
+        r.bad(f"{path}:burst", "needs a rate (kbps) as well")
+    return rate, burst if rate else None
 
 
 def _memory(r: Reader, value: Any, path: str) -> int | None:

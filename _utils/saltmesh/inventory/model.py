@@ -39,6 +39,8 @@ class NetworkAttachment:
     interface: str = "eth0"
     pool: str | None = None  # address and MAC come from this pool (saltmesh:pools)
     dhcp: bool = False  # the address comes from the mesh's DHCP server (saltmesh:discovery)
+    rate: int | None = None  # kbps, both directions of the host-side OVS port
+    burst: int | None = None  # kb, of the ingress policer (None: Open vSwitch's default)
 
 
 @dataclass(frozen=True)

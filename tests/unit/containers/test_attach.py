@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
 
 from saltmesh import proc
-from saltmesh.containers import attach, names, ports
+from saltmesh.containers import attach, names, ports, rates
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.ovs.schema import Bridge, Interface, Port, Snapshot
 from tests.unit.containers.fakes import spec
@@ -15,15 +16,30 @@ from tests.unit.containers.fakes import spec
 NET = spec(networks=[{"bridge": "br0", "ip": "10.0.0.2/24", "mtu": 1450}]).networks
 
 
+def rates_text(ports=(), ifaces=(), qos=()):
+    """What ovs-vsctl answers to rates.READ_ARGS: rows in OVSDB JSON."""
+    tables = (
+        (["name", "qos"], ports),
+        (["name", "ingress_policing_rate", "ingress_policing_burst"], ifaces),
+        (["_uuid", "type", "other_config", "external_ids"], qos),
+    )
+    return "\n".join(json.dumps({"headings": h, "data": list(rows)}) for h, rows in tables)
+
+
 class FakeOvsdb:
     db = None
 
-    def __init__(self, snap):
+    def __init__(self, snap, limits=""):
         self.snap = snap
+        self.limits = limits or rates_text()
         self.transactions = []
 
     def snapshot(self):
         return self.snap
+
+    def run(self, *args):
+        assert args == rates.READ_ARGS
+        return self.limits
 
     def transact(self, clauses):
         self.transactions.append([list(c) for c in clauses])
@@ -178,3 +194,38 @@ def test_have_ovs(monkeypatch):
     assert attach.have_ovs() is False  # ``which`` finds nothing here
     monkeypatch.setattr(attach.shutil, "which", lambda name: f"/usr/bin/{name}")
     assert attach.have_ovs() is True
+
+
+def test_rate_of_an_intact_attachment_changes_in_place_in_one_transaction():
+    host = names.host_ifname("web01", "eth0")
+    rated = spec(networks=[{"bridge": "br0", "ip": "10.0.0.2/24", "mtu": 1450,
+                            "rate": 8000}]).networks  # fmt: skip
+    a = attacher(owned("web01", "eth0"), links=[host])
+    a.ovsdb.limits = rates_text([[host, ["set", []]]], [[host, 0, 0]])
+    want = {"eth0": {"rate": {"old": None, "new": 8000}}}
+    assert a.ensure("web01", rated, 42, test=True) == want
+    assert a.ovsdb.transactions == [] and a.run.calls == [(["ip", "-n", "hostA", "-o", "link",
+                                                            "show"], None)]  # fmt: skip
+    assert a.ensure("web01", rated, 42, test=False) == want
+    (txn,) = a.ovsdb.transactions  # no re-attachment: no veth, no port change
+    assert [c[:2] for c in txn] == [["set", "Interface"], ["--id=@smq0", "create"], ["set", "Port"]]
+    assert not any("link" in argv and "add" in argv for argv, _ in a.run.calls)
+
+
+def test_a_deleted_port_takes_our_qos_row_along():
+    keep, gone = owned("web01", "eth0"), owned("ghost", "eth0")
+    a = attacher(keep, gone)
+    ours = [["uuid", "q1"], "linux-htb", ["map", []],
+            ["map", [["saltmesh-container", "ghost"], ["saltmesh-iface", "eth0"]]]]  # fmt: skip
+    a.ovsdb.limits = rates_text([[gone[0].name, ["uuid", "q1"]]], [], [ours])
+    assert a.prune({"web01"}, test=False) == [gone[0].name]
+    assert a.ovsdb.transactions == [[["del-port", "br0", gone[0].name], ["destroy", "QoS", "q1"]]]
+
+
+def test_a_new_port_comes_with_its_limits():
+    rated = spec(networks=[{"bridge": "br0", "rate": 1000, "burst": 10}]).networks
+    a = attacher()
+    changes = a.ensure("web01", rated, 42, test=False)
+    assert changes["eth0"]["new"] == {"bridge": "br0", "rate": 1000, "burst": 10}
+    (txn,) = a.ovsdb.transactions
+    assert txn[0][0] == "add-port" and ["set", "Port", txn[0][2], "qos=@smq"] in txn

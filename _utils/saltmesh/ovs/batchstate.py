@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 KEY = "saltmesh.ovs.batch"
 NOUNS = {"ovs_port": "Port", "ovs_bridge": "Bridge"}
-OPTION = "saltmesh:ovs_batch"
 
 
 def run(
@@ -83,7 +82,8 @@ def _batched(
         if kept is not None and kept[0] == batch.op_kwargs(op, kwargs):
             return kept[1]
     lowstate = dunders.get("__lowstate__") or ()
-    if len(lowstate) < 2 or not salt["config.get"](OPTION, True):
+    get = salt["config.get"]
+    if len(lowstate) < 2 or not get("saltmesh:ovs_batch", True):
         return None
     items = batch.select(
         low, lowstate, dunders.get("__running__") or {}, failhard=bool(opts.get("failhard"))

@@ -264,7 +264,7 @@ def apply_batch(items, cache=False):
     """
     Plan several ovs_port/ovs_bridge requests together and write them as ONE transaction
     (:mod:`saltmesh.ovs.batch`). ``items``: dicts ``{tag, op, kwargs, requires, failhard}``
-    as :func:`saltmesh.ovs.batch.select` makes them from a state run's lowstate. Returns each
+    as :func:`saltmesh.ovs.chunks.select` makes them from a state run's lowstate. Returns each
     batched item's outcome by tag, as ``ovs.ensure_port`` & co. return it, or ``{"error":
     message}``; items left out of the batch have none. For the ovs_port/ovs_bridge states.
 

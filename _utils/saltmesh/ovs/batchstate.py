@@ -2,7 +2,7 @@
 
 Every one of the four state functions calls :func:`run`. Outside test mode, a state that finds
 no result stashed for it in ``__context__`` gathers the batch it starts
-(:func:`saltmesh.ovs.batch.select` over the run's ``__lowstate__``); when that holds more than
+(:func:`saltmesh.ovs.chunks.select` over the run's ``__lowstate__``); when that holds more than
 itself, ``ovs.apply_batch`` plans them all and writes ONE transaction, and the outcome of each
 other batched chunk is stashed under its tag for when Salt runs it (its requisites are checked
 by Salt as usual: a chunk whose requisite failed is not run, and its stash is never read).
@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from saltmesh.ovs import batch, wording
+from saltmesh.ovs import batch, chunks, wording
 from saltmesh.stateret import from_call
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def _batched(
     low = dunders.get("__low__")
     if not low or not low.get("__id__"):
         return None
-    tag = batch.chunk_tag(low)
+    tag = chunks.chunk_tag(low)
     run_id = dunders.get("__instance_id__")
     stash = context.get(KEY)
     if stash is not None and stash.get("run") == run_id:
@@ -85,7 +85,7 @@ def _batched(
     get = salt["config.get"]
     if len(lowstate) < 2 or not get("saltmesh:ovs_batch", True):
         return None
-    items = batch.select(
+    items = chunks.select(
         low, lowstate, dunders.get("__running__") or {}, failhard=bool(opts.get("failhard"))
     )
     if len(items) < 2:

@@ -94,6 +94,7 @@ def _kept(results: list[dict]) -> list[dict]:
     return out
 
 
+@pytest.mark.smoke
 def test_thirty_ports_two_bridges_one_transaction_same_returns_as_alone(
     counted, pillar, prefix, ovs
 ):

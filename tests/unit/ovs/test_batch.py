@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from saltmesh.ovs import batch
-from saltmesh.ovs.batch import Item, chunk_tag, plan, plan_op, select
+from saltmesh.ovs.batch import Item, plan, plan_op
+from saltmesh.ovs.chunks import chunk_tag, select
 from saltmesh.ovs.errors import SpecError
 from saltmesh.ovs.reconcile import Reconciler
 from saltmesh.ovs.schema import Bridge

@@ -1,7 +1,7 @@
 """The state side of batching: who starts a batch, the stash, when a state runs alone."""
 
 from saltmesh.ovs import batchstate
-from saltmesh.ovs.batch import chunk_tag
+from saltmesh.ovs.chunks import chunk_tag
 
 
 def chunk(name, **kw):

@@ -27,6 +27,7 @@ Every outcome is what :meth:`Reconciler.run_op` returns for the chunk alone:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -39,6 +40,9 @@ from saltmesh.ovs.port import diff_port, members_of, remove_port
 from saltmesh.ovs.schema import Bridge, Snapshot
 from saltmesh.ovs.spec import BRIDGE_ARGS, PortSpec
 from saltmesh.ovs.views import interface_errors
+from saltmesh.stateret import unexpected
+
+log = logging.getLogger(__name__)
 
 # (state module, function) -> the Reconciler op it runs
 OPS: dict[tuple[str, str], str] = {
@@ -209,13 +213,17 @@ def plan(items: Sequence[Item], snap: Snapshot) -> BatchPlan:
         if failed.intersection(item.requires):
             failed.add(item.tag)  # Salt will not run it: a requisite failed
             continue
-        view = _view(item, snap, touched, written, bridges)
-        if view is None:
-            break
         try:
+            view = _view(item, snap, touched, written, bridges)
+            if view is None:
+                break
             clauses, changes, errors = plan_op(item.op, item.kwargs, view)
-        except SaltmeshError as err:
-            out.outcomes[item.tag] = {"error": str(err)}
+        except Exception as err:  # one bad state fails alone, as it would run alone
+            if isinstance(err, SaltmeshError):
+                out.outcomes[item.tag] = {"error": str(err)}
+            else:
+                log.debug("batched state %s: unexpected error", item.tag, exc_info=True)
+                out.outcomes[item.tag] = {"error": unexpected(err)}
             failed.add(item.tag)
             if item.failhard:
                 break

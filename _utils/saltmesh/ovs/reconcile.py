@@ -149,7 +149,10 @@ class Reconciler:
         transaction under the host lock, retried once on a fresh read. Returns each batched
         item's outcome by tag (items left out of the batch have none); when the transaction
         fails twice, every item that had something to write gets ``{"error": ...}``."""
-        names = set().union(*(batch.looks(i.op, i.kwargs) for i in items))
+        try:
+            names: set[str] | None = set().union(*(batch.looks(i.op, i.kwargs) for i in items))
+        except TypeError:  # a name of the wrong shape: its item fails alone in the plan
+            names = None
         with self._lock(False):
             snap = self.cache.get(refresh=not use_cache, names=names)
             planned = batch.plan(items, snap)

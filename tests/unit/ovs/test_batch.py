@@ -221,3 +221,17 @@ def test_apply_batch_retries_once_then_every_writer_fails():
         assert out[item.tag]["error"].startswith("the OVSDB transaction of 2 batched")
         assert "transaction error" in out[item.tag]["error"]
     assert "tag" in out[bad.tag]["error"]  # its own reason
+
+
+def test_an_unexpected_error_fails_its_item_alone_with_the_states_one_line_answer():
+    odd = Item("odd", "ensure_bridge", {"name": "brX", "parent": ["br0"], "vlan": 5})
+    items = [bridge(), odd, port("p1")]
+    got = plan(items, make_snap())
+    assert got.outcomes["odd"] == {"error": "unexpected TypeError: unhashable type: 'list'"}
+    assert got.writers == [bridge().tag, port("p1").tag]
+    # the same answer as the state alone gives (Reconciler -> stateret.from_call)
+    rec = Reconciler(FakeDb(make_snap()), {})
+    out = rec.apply_batch(items)
+    assert out["odd"] == got.outcomes["odd"] and len(rec.db.written) == 1
+    with pytest.raises(TypeError, match="unhashable type: 'list'"):
+        rec.run_op(odd.op, odd.kwargs)

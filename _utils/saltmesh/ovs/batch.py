@@ -114,9 +114,20 @@ def op_kwargs(op: str, args: Mapping[str, Any]) -> dict[str, Any] | None:
     if any(args.get(k) is None for k in required):
         return None
     out = {k: _plain(args[k]) for k in (*required, *optional) if args.get(k) is not None}
-    if any(isinstance(v, str) and v.startswith("__slot__:") for v in out.values()):
+    if _has_slot(out):
         return None
     return out
+
+
+def _has_slot(value: Any) -> bool:
+    """Whether a Salt slot (``__slot__:...``) is anywhere in ``value``."""
+    if isinstance(value, str):
+        return value.startswith("__slot__:")
+    if isinstance(value, Mapping):
+        return any(_has_slot(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_slot(v) for v in value)
+    return False
 
 
 def _plain(value: Any) -> Any:

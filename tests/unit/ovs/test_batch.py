@@ -169,6 +169,7 @@ def test_select_leaves_out_chunks_whose_requisite_failed():
         {"require": [{"cmd": "later"}]},  # not run yet
         {"require": [{"cmd": "nothing"}]},  # names nothing
         {"tag": "__slot__:salt:test.echo(5)"},
+        {"options": {"remote_ip": "__slot__:salt:test.echo(10.0.0.1)"}},
     ],
 )
 def test_select_stops_at_a_conditional_or_unresolved_chunk(odd):

@@ -222,6 +222,8 @@ def plan(items: Sequence[Item], snap: Snapshot) -> BatchPlan:
     failed: set[str] = set()
     for item in items:
         if failed.intersection(item.requires):
+            if item.failhard:  # Salt fails it without running it, and stops the run
+                break
             failed.add(item.tag)  # Salt will not run it: a requisite failed
             continue
         try:

@@ -148,6 +148,7 @@ def _item(
                         doomed = True
                     elif running[target].get("result") is not True:
                         return None
-    if doomed:
-        return False
-    return Item(tag, op, kwargs, tuple(requires), failhard=bool(failhard or chunk.get("failhard")))
+    hard = bool(failhard or chunk.get("failhard"))
+    if doomed:  # Salt fails it without running it; with failhard the run stops there
+        return None if hard else False
+    return Item(tag, op, kwargs, tuple(requires), failhard=hard)

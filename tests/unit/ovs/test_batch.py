@@ -94,6 +94,11 @@ def test_failhard_ends_the_batch_at_the_invalid_item():
     bad = replace(port("p2", tag=9999), failhard=True)
     got = plan([bridge(), bad, port("p3")], make_snap())
     assert list(got.outcomes) == [bridge().tag, bad.tag]
+    # ... and at an item whose requisite failed (Salt fails it, then stops the run)
+    bad = port("p2", tag=9999)
+    dep = replace(port("p3"), requires=(bad.tag,), failhard=True)
+    got = plan([bridge(), bad, dep, port("p4")], make_snap())
+    assert list(got.outcomes) == [bridge().tag, bad.tag]
 
 
 @pytest.mark.parametrize(
@@ -192,6 +197,18 @@ def test_select_failhard_option_marks_every_item():
     low = [chunk("ovs_port", "p1", bridge="b"), chunk("ovs_port", "p2", bridge="b")]
     assert all(i.failhard for i in select(low[0], low, {}, failhard=True))
     assert not any(i.failhard for i in select(low[0], low, {}))
+
+
+def test_select_with_failhard_a_chunk_whose_requisite_failed_ends_the_batch():
+    low = [
+        chunk("test", "bad"),
+        chunk("ovs_port", "p1", bridge="b"),
+        chunk("ovs_port", "p2", bridge="b", require=[{"test": "bad"}]),
+        chunk("ovs_port", "p3", bridge="b"),
+    ]
+    running = {chunk_tag(low[0]): {"result": False}}
+    assert [i.kwargs["name"] for i in select(low[1], low, running)] == ["p1", "p3"]
+    assert [i.kwargs["name"] for i in select(low[1], low, running, failhard=True)] == ["p1"]
 
 
 def test_item_round_trip_and_bad_items():

@@ -33,7 +33,7 @@ import logging
 from salt.exceptions import CommandExecutionError
 
 from saltmesh.errors import SaltmeshError
-from saltmesh.ovs import views
+from saltmesh.ovs import batch, views
 from saltmesh.ovs.ovsdb import Ovsdb, virtual
 from saltmesh.ovs.reconcile import Reconciler
 
@@ -258,6 +258,24 @@ def remove_bridge(name, test=False, cache=False):
         salt '*' ovs.remove_bridge br0
     """
     return _call(_reconciler().remove_bridge, name, test=test, use_cache=cache)
+
+
+def apply_batch(items, cache=False):
+    """
+    Plan several ovs_port/ovs_bridge requests together and write them as ONE transaction
+    (:mod:`saltmesh.ovs.batch`). ``items``: dicts ``{tag, op, kwargs, requires, failhard}``
+    as :func:`saltmesh.ovs.chunks.select` makes them from a state run's lowstate. Returns each
+    batched item's outcome by tag, as ``ovs.ensure_port`` & co. return it, or ``{"error":
+    message}``; items left out of the batch have none. For the ovs_port/ovs_bridge states.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.apply_batch '[{tag: t1, op: ensure_bridge, kwargs: {name: br0}}, {tag: t2, op: ensure_port, kwargs: {name: p0, bridge: br0, type: internal}}]'
+    """
+    items = [batch.Item.from_dict(i) for i in items]
+    return _call(_reconciler().apply_batch, items, use_cache=cache)
 
 
 def apply(plan, test=False, cache=False):

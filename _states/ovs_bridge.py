@@ -22,8 +22,7 @@ removed and ``{}`` empties it. An argument left out (``None``) is never touched.
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import stateret
-from saltmesh.ovs import wording
+from saltmesh.ovs import batchstate
 
 __virtualname__ = "ovs_bridge"
 
@@ -34,14 +33,18 @@ def __virtual__():
     return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
 
 
-def _run(name, fn, **kwargs):
-    test = bool(__opts__["test"])
-
-    def call():
-        out = __salt__[fn](name, test=test, cache=True, **kwargs)
-        return wording.ovs_ret(name, "Bridge", out["changes"], test)
-
-    return stateret.from_call(name, call, test=test, expected=(CommandExecutionError,))
+def _run(fun, args):
+    """The state's return, alone or batched with its neighbours (:mod:`saltmesh.ovs.batchstate`)."""
+    return batchstate.run(
+        __virtualname__,
+        fun,
+        args,
+        salt=__salt__,
+        opts=__opts__,
+        context=__context__,
+        dunders=globals(),
+        expected=(CommandExecutionError,),
+    )
 
 
 def mod_init(low):  # pylint: disable=unused-argument
@@ -85,23 +88,7 @@ def present(
           ovs_bridge.present:
             - datapath_type: netdev
     """
-    return _run(
-        name,
-        "ovs.ensure_bridge",
-        **{
-            k: v
-            for k, v in {
-                "datapath_type": datapath_type,
-                "fail_mode": fail_mode,
-                "protocols": protocols,
-                "other_config": other_config,
-                "external_ids": external_ids,
-                "parent": parent,
-                "vlan": vlan,
-            }.items()
-            if v is not None
-        },
-    )
+    return _run("present", locals())
 
 
 def absent(name):
@@ -113,4 +100,4 @@ def absent(name):
         br-old:
           ovs_bridge.absent
     """
-    return _run(name, "ovs.remove_bridge")
+    return _run("absent", locals())

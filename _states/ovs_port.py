@@ -31,8 +31,7 @@ given is reconciled exactly (stale keys removed, ``{}`` empties it).
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import stateret
-from saltmesh.ovs import wording
+from saltmesh.ovs import batchstate
 
 __virtualname__ = "ovs_port"
 
@@ -41,6 +40,20 @@ def __virtual__():
     if "ovs.ensure_port" in __salt__:
         return __virtualname__
     return (False, "the ovs execution module is not available (ovs-vsctl missing?)")
+
+
+def _run(fun, args):
+    """The state's return, alone or batched with its neighbours (:mod:`saltmesh.ovs.batchstate`)."""
+    return batchstate.run(
+        __virtualname__,
+        fun,
+        args,
+        salt=__salt__,
+        opts=__opts__,
+        context=__context__,
+        dunders=globals(),
+        expected=(CommandExecutionError,),
+    )
 
 
 def mod_init(low):  # pylint: disable=unused-argument
@@ -106,29 +119,7 @@ def present(
             - options: {remote_ip: 10.0.0.2, key: "5000"}
             - protected: true
     """
-    fields = {
-        "options": options,
-        "external_ids": external_ids,
-        "iface_external_ids": iface_external_ids,
-        "protected": protected,
-        "tag": tag,
-        "trunks": trunks,
-        "vlan_mode": vlan_mode,
-        "mtu_request": mtu_request,
-        "bfd": bfd,
-        "interfaces": interfaces,
-        "bond_mode": bond_mode,
-        "lacp": lacp,
-        "other_config": other_config,
-    }
-    fields = {k: v for k, v in fields.items() if v is not None}
-    test = bool(__opts__["test"])
-
-    def call():
-        out = __salt__["ovs.ensure_port"](name, bridge, type=type, test=test, cache=True, **fields)
-        return wording.ovs_ret(name, "Port", out["changes"], test, iface_errors=out.get("errors"))
-
-    return stateret.from_call(name, call, test=test, expected=(CommandExecutionError,))
+    return _run("present", locals())
 
 
 def absent(name, bridge=None):
@@ -141,10 +132,4 @@ def absent(name, bridge=None):
           ovs_port.absent:
             - bridge: br-ov
     """
-    test = bool(__opts__["test"])
-
-    def call():
-        out = __salt__["ovs.remove_port"](name, bridge=bridge, test=test, cache=True)
-        return wording.ovs_ret(name, "Port", out["changes"], test)
-
-    return stateret.from_call(name, call, test=test, expected=(CommandExecutionError,))
+    return _run("absent", locals())

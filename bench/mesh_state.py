@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark ``ovs_mesh.managed`` with 500 peers: first apply and no-op, each minus a trivial
-``state.apply`` measured in the same run (the salt-call floor).
+``state.apply`` measured in the same run (the salt-call floor); then, on the same vswitchd, 500
+separate ``ovs_port.present`` states (plus their ``ovs_bridge``), batched into one transaction
+(issue 11), first apply and no-op, against the mesh's figures.
 
 Run as root from the repo: ``.venv/bin/python bench/mesh_state.py [--peers N]``
 (``make bench-mesh``). Uses a private OVS in a network namespace and ``salt-call --local``
@@ -20,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ovs import REAL_VSCTL, VENV, Minion, row  # noqa: E402
+from ovs import REAL_VSCTL, VENV, Minion, row, sls_ours  # noqa: E402
 
 from tests.support.ovs import have_ovs, ovs_in_netns  # noqa: E402
 
@@ -88,6 +90,31 @@ def main() -> None:
             f"  first apply minus trivial: {first['wall_s'] - triv_before['wall_s']:+.3f} s wall\n"
             f"  no-op minus trivial:       {noop['wall_s'] - triv['wall_s']:+.3f} s wall "
             f"(target within 0.15 s); state time {noop['state_ms'] / 1000:.3f} s"
+        )
+        # the same tunnels as 500 separate ovs_port states, batched (the default)
+        ovs.vsctl("del-br", "br-bench")
+        ports = sls_ours("br-bench", args.peers)
+        triv_ports = median([minion.apply("trivial", trivial) for _ in range(3)])
+        # Salt's own cost of that many states, no OVS: the floor of the ports' wall time
+        many = "".join(
+            f"ok{i:05d}:\n  test.succeed_without_changes: []\n" for i in range(args.peers + 1)
+        )
+        floor = median([minion.apply("many", many) for _ in range(3)])
+        pfirst = minion.apply("ports", ports)
+        pnoop = minion.apply("ports", ports)
+        row("trivial state.apply, again (median)", triv_ports)
+        row(f"{args.peers + 1} test.succeed states (median)", floor)
+        row(f"{args.peers} ovs_port first, batched", pfirst)
+        row(f"{args.peers} ovs_port no-op, batched", pnoop)
+        assert pfirst["writes"] == 1 and pnoop["changed"] == 0, (pfirst, pnoop)
+        mesh_extra = first["wall_s"] - triv_before["wall_s"]
+        ports_extra = pfirst["wall_s"] - triv_ports["wall_s"]
+        print(
+            f"  first apply, {args.peers} batched ovs_port vs ovs_mesh.managed: state time "
+            f"{pfirst['state_ms'] / 1000:.3f} s vs {first['state_ms'] / 1000:.3f} s "
+            f"({pfirst['state_ms'] / first['state_ms']:.2f}x, target within 2x); wall minus "
+            f"trivial {ports_extra:+.3f} s vs {mesh_extra:+.3f} s; wall minus {args.peers + 1} "
+            f"test.succeed states {pfirst['wall_s'] - floor['wall_s']:+.3f} s"
         )
 
 

@@ -11,7 +11,9 @@ calls the same way as ours.
 
 Prints:
   * a trivial ``state.apply`` (one ``test.succeed_without_changes``): the salt-call floor;
-  * ``ovs_bridge`` + N ``ovs_port.present`` tunnel states (default 500): first apply, no-op;
+  * ``ovs_bridge`` + N ``ovs_port.present`` tunnel states (default 500): first apply, no-op,
+    batched (the default: one transaction) and, unless ``--skip-unbatched``, first apply with
+    ``saltmesh:ovs_batch: false`` (one transaction per state);
   * M ports (default 200) declared with Salt 3007 ``openvswitch_port.present`` SLS, applied by
     Salt 3007.15 (``.venv-3007``, created if missing) and by saltmesh's compat states;
   * for each run: wall time, summed state durations, ovs-vsctl invocations (reads/writes).
@@ -60,7 +62,9 @@ def ensure_venv3007() -> Path:
 class Minion:
     """A salt-call --local setup: config dir, file_roots, PATH wrapper counting ovs-vsctl."""
 
-    def __init__(self, root: Path, salt_call: Path, ovs: OvsInstance, ours: bool):
+    def __init__(
+        self, root: Path, salt_call: Path, ovs: OvsInstance, ours: bool, batch: bool = True
+    ):
         self.root = root
         self.salt_call = salt_call
         self.srv = root / "srv"
@@ -83,7 +87,7 @@ class Minion:
             conf.update(
                 module_dirs=[str(REPO / "_modules")],
                 states_dirs=[str(REPO / "_states")],
-                saltmesh={"ovsdb": ovs.db},
+                saltmesh={"ovsdb": ovs.db, "ovs_batch": batch},
             )
         (root / "minion").write_text(json.dumps(conf))
         self.env = {
@@ -197,6 +201,7 @@ def main() -> None:
     ap.add_argument("--ports", type=int, default=500)
     ap.add_argument("--compat-ports", type=int, default=200)
     ap.add_argument("--skip-3007", action="store_true")
+    ap.add_argument("--skip-unbatched", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0 or not have_ovs():
         raise SystemExit("run as root with Open vSwitch installed")
@@ -227,6 +232,14 @@ def main() -> None:
         row(f"{args.ports} ovs_port no-op", noop)
         assert noop["changed"] == 0, noop
         ovs.vsctl("del-br", "br-bench")
+        if not args.skip_unbatched:
+            unbatched = Minion(work / "unbatched", salt_call, ovs, ours=True, batch=False)
+            one = unbatched.apply("mesh", sls_ours("br-bench", args.ports))
+            row(f"{args.ports} ovs_port first, unbatched", one)
+            ovs.vsctl("del-br", "br-bench")
+            print(f"  batched/unbatched first apply: state time "
+                  f"{first['state_ms'] / one['state_ms']:.3f}x, wall "
+                  f"{first['wall_s'] / one['wall_s']:.3f}x")  # fmt: skip
         core_one_transaction(ovs, args.ports)
 
         n = args.compat_ports

@@ -32,6 +32,11 @@ def failed(name: str, comment: str, changes: Mapping[str, Any] | None = None) ->
     return state_ret(name, result=False, changes=changes, comment=comment)
 
 
+def unexpected(err: BaseException) -> str:
+    """The one-line comment of an error nobody planned for: ``unexpected <type>: <message>``."""
+    return " ".join(f"unexpected {type(err).__name__}: {err}".split())
+
+
 def from_call(
     name: str,
     call: Callable[[], Mapping[str, Any]],
@@ -51,7 +56,7 @@ def from_call(
         return failed(name, str(err))
     except Exception as err:
         log.debug("state %s: unexpected error", name, exc_info=True)
-        return failed(name, " ".join(f"unexpected {type(err).__name__}: {err}".split()))
+        return failed(name, unexpected(err))
     return state_ret(
         name, result=out["result"], changes=out["changes"], comment=out["comment"], test=test
     )

@@ -16,21 +16,21 @@ read-compare-write. Test mode takes no lock and creates no file.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection, MutableMapping
+import logging
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from saltmesh import hostlock
 from saltmesh.errors import SaltmeshError
-from saltmesh.ovs.bridge import diff_bridge, remove_bridge
+from saltmesh.ovs import batch
 from saltmesh.ovs.cache import SnapshotCache
 from saltmesh.ovs.clauses import Changes, Clause, normalise
 from saltmesh.ovs.errors import SpecError
 from saltmesh.ovs.ovsdb import Ovsdb
-from saltmesh.ovs.port import diff_port, members_of, remove_port
 from saltmesh.ovs.record import blank_record, diff_record
 from saltmesh.ovs.schema import Snapshot
-from saltmesh.ovs.spec import BRIDGE_ARGS, PortSpec
-from saltmesh.ovs.views import interface_errors
+
+log = logging.getLogger(__name__)
 
 Plan = Callable[[Snapshot | None], tuple[list[Clause], Changes]]
 
@@ -125,6 +125,58 @@ class Reconciler:
             return contextlib.nullcontext()
         return hostlock.held(self.cachedir, timeout=self.lock_timeout)
 
+    def run_op(
+        self, op: str, kwargs: Mapping[str, Any], *, test: bool = False, use_cache: bool = False
+    ) -> dict[str, Any]:
+        """One ovs_port/ovs_bridge op (:data:`saltmesh.ovs.batch.OPS`) alone, in its own
+        transaction: ``{"changes", "clauses"}``, plus ``errors`` for an in-sync port (what
+        vswitchd reports on its interfaces)."""
+        seen: dict[str, Any] = {}
+
+        def plan(snap: Snapshot | None) -> tuple[list[Clause], Changes]:
+            clauses, changes, seen["errors"] = batch.plan_op(op, kwargs, snap, test=test)
+            return clauses, changes
+
+        out = self.apply(plan, test=test, names=batch.looks(op, kwargs), use_cache=use_cache)
+        if seen.get("errors") is not None:
+            out["errors"] = seen["errors"]
+        return out
+
+    def apply_batch(
+        self, items: Sequence[batch.Item], *, use_cache: bool = False
+    ) -> dict[str, dict[str, Any]]:
+        """Plan ``items`` together (:func:`saltmesh.ovs.batch.plan`) and write them as ONE
+        transaction under the host lock, retried once on a fresh read. Returns each batched
+        item's outcome by tag (items left out of the batch have none); when the transaction
+        fails twice, every item that had something to write gets ``{"error": ...}``."""
+        try:
+            names: set[str] | None = set().union(*(batch.looks(i.op, i.kwargs) for i in items))
+        except TypeError:  # a name of the wrong shape: its item fails alone in the plan
+            names = None
+        with self._lock(False):
+            snap = self.cache.get(refresh=not use_cache, names=names)
+            planned = batch.plan(items, snap)
+            if planned.clauses:
+                try:
+                    self.db.transact(planned.clauses)
+                except SaltmeshError:
+                    self.cache.drop()
+                    snap = self.cache.get(refresh=True)
+                    planned = batch.plan(items, snap)
+                    try:
+                        self.db.transact(planned.clauses)
+                    except SaltmeshError as err:
+                        self.cache.drop()
+                        return batch.failed_transaction(planned, str(err))
+                self.cache.written(planned.clauses, snap)
+            log.debug(
+                "saltmesh.ovs batch: %d states, %d written in %d transaction(s)",
+                len(planned.outcomes),
+                len(planned.writers),
+                1 if planned.clauses else 0,
+            )
+            return planned.outcomes
+
     def ensure_port(
         self,
         name: str,
@@ -140,51 +192,28 @@ class Reconciler:
 
         A port already in sync also gets ``errors``: what vswitchd reports on its interfaces.
         """
-        spec = PortSpec.from_args(name, bridge, type, **fields)
-        seen: dict[str, Snapshot | None] = {}
-
-        def plan(snap: Snapshot | None) -> tuple[list[Clause], Changes]:
-            seen["snap"] = snap
-            return diff_port(spec, snap, assume_bridge=test)
-
-        out = self.apply(plan, test=test, names={name, bridge, *spec.members}, use_cache=use_cache)
-        snap = seen.get("snap")
-        if not out["changes"] and snap is not None:
-            out["errors"] = interface_errors(snap, members_of(spec, snap.ports.get(name)))
-        return out
+        kwargs = {"name": name, "bridge": bridge, "type": type, **fields}
+        return self.run_op("ensure_port", kwargs, test=test, use_cache=use_cache)
 
     def remove_port(
         self, name: str, bridge: str | None = None, *, test: bool = False, use_cache: bool = False
     ) -> dict[str, Any]:
         """Delete port ``name`` (only from ``bridge`` when given)."""
-        return self.apply(
-            lambda snap: remove_port(name, snap, bridge=bridge),
-            test=test,
-            names={name, bridge} - {None},
-            use_cache=use_cache,
-        )
+        kwargs = {"name": name, "bridge": bridge}
+        return self.run_op("remove_port", kwargs, test=test, use_cache=use_cache)
 
     def ensure_bridge(
         self, name: str, *, test: bool = False, use_cache: bool = False, **fields: Any
     ) -> dict[str, Any]:
         """Bring bridge ``name`` to the given columns (see :func:`diff_bridge`)."""
-        unknown = sorted(set(fields) - BRIDGE_ARGS)
-        if unknown:
-            raise SpecError(f"bridge {name}: unknown argument(s) {', '.join(unknown)}")
-        return self.apply(
-            lambda snap: diff_bridge(name, snap, assume_parent=test, **fields),
-            test=test,
-            names={name, fields.get("parent")} - {None},
-            use_cache=use_cache,
-        )
+        kwargs = {"name": name, **fields}
+        return self.run_op("ensure_bridge", kwargs, test=test, use_cache=use_cache)
 
     def remove_bridge(
         self, name: str, *, test: bool = False, use_cache: bool = False
     ) -> dict[str, Any]:
         """Delete bridge ``name`` (real or fake) and its ports."""
-        return self.apply(
-            lambda snap: remove_bridge(name, snap), test=test, names={name}, use_cache=use_cache
-        )
+        return self.run_op("remove_bridge", {"name": name}, test=test, use_cache=use_cache)
 
     def ensure_record(
         self, table: str, record: str, data: Any, *, test: bool = False

@@ -36,11 +36,8 @@ def pillar(hosts: int, containers: int, apps: int = 0, instances: int = 3) -> di
             "node_type": "container",
             "address": f"10.64.{(ip >> 8) & 255}.{ip & 255}",
             "hostgroups": ["web"],
-            "services": SERVICES,
             "container": {
                 "image": "local/busybox:latest",
-                "command": ["sleep", "infinity"],
-                "env": {"ROLE": "web", "INDEX": str(c)},
                 "memory": "64m",
                 "networks": [
                     {

@@ -134,7 +134,9 @@ def bench(hosts: int, containers: int, runs: int) -> None:
         start = time.process_time()
         for _ in range(runs):
             fleet.slice_for(found, host_id)
-        print(row("  of which slice_for() alone, docker host", (time.process_time() - start) / runs))
+        print(
+            row("  of which slice_for() alone, docker host", (time.process_time() - start) / runs)
+        )
         took, data = median(opts, container_id, runs)
         print(row("ext_pillar slice, container minion", took, *minion_side(data, None)))
         took, data = median(opts, "*", runs)

@@ -11,9 +11,10 @@ then each minion gets only what its states read (:func:`slice_for`, docs/scale.m
 * a container or other server: its own entry and a stub of each of its parents;
 * a Nagios server (``saltmesh:nagios:servers``) and the ids in ``whole`` (the runners compile
   pillar as ``*``): everything;
-* every minion: the whole ``saltmesh`` key (``placement`` and ``allocations`` cut down to its
-  own containers) and a stub of each Nagios server named in ``servers`` (NRPE allows their
-  addresses).
+* every minion: the ``saltmesh`` key (``placement`` and ``allocations`` cut down to its own
+  containers, without the placement runner's ``placement_hosts``, ``placement_weights`` and
+  ``placement_capacity``) and a stub of each Nagios server named in ``servers`` (NRPE allows
+  their addresses).
 
 Docker hosts get the whole fleet when their states need every container: with discovery on
 (each dnsmasq answers for every name; DHCP addresses are allocated over all names) and when
@@ -43,6 +44,8 @@ from saltmesh.nagios import settings as nagios_settings
 
 WHOLE_DEFAULT = ("*",)  # the id the runners compile pillar as (saltmesh_pillar_minion)
 _RECORDS = ("placement", "allocations")  # saltmesh keys cut down to a minion's containers
+# saltmesh keys only the placement runner reads (one entry per docker host): left out of slices
+RUNNER_ONLY = ("placement_hosts", "placement_weights", "placement_capacity")
 
 
 class FleetError(SaltmeshError):
@@ -173,7 +176,11 @@ def slice_for(fleet: Fleet, minion_id: str, whole: Iterable[str] = WHOLE_DEFAULT
         stub = _stub(fleet, peer)
         if stub is not None:
             servers[peer] = stub
-    saltmesh = {k: copy.deepcopy(v) for k, v in raw_saltmesh.items() if k not in _RECORDS}
+    saltmesh = {
+        k: copy.deepcopy(v)
+        for k, v in raw_saltmesh.items()
+        if k not in _RECORDS and k not in RUNNER_ONLY
+    }
     for key in _RECORDS:
         records = raw_saltmesh.get(key)
         if isinstance(records, Mapping):

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import salt.version
 import yaml
 
 from saltmesh import fleet, inventory, roles
@@ -26,6 +27,8 @@ from saltmesh.mesh import planner
 from tests.support import fleetgen
 
 REPO = Path(__file__).resolve().parents[2]
+# Salt 3008 masks pillar values in pillar.items' output; 3007 has no such argument
+UNMASK = ("unmask=True",) if salt.version.__saltstack_version__.major >= 3008 else ()
 HOSTS = ("docker0001", "docker0002")
 
 
@@ -121,7 +124,7 @@ def test_a_bad_fleet_file_reaches_every_minion_as_errors_naming_it(fleet_lab):
     fleet_file.write_text(yaml.safe_dump(bad))
     try:
         for call in minions.values():
-            ret = call.run("pillar.items", "unmask=True")  # Salt 3008 masks pillar values
+            ret = call.run("pillar.items", *UNMASK)
             (error,) = ret.data["_errors"]
             assert str(fleet_file) in error and "servers:docker0003:address" in error
             assert "servers" not in ret.data

@@ -59,6 +59,7 @@ def test_each_docker_host_gets_the_same_plan_and_containers_from_its_slice(raw, 
         )
         assert not elsewhere & set(inv.servers), host.name
         assert set(part["saltmesh"]["placement"]) <= set(whole.members.get(host.name, ()))
+        assert not set(fleet.RUNNER_ONLY) & set(part["saltmesh"])
 
 
 def test_a_docker_host_with_app_instances_gets_their_records(whole):

@@ -22,7 +22,11 @@ once per change, in the master process; an invalid file gives every minion a pil
 Then ``salt-run saltutil.sync_pillar`` (and ``sync_utils``), or the pip install's entry point.
 """
 
+import logging
+
 from saltmesh import fleet
+
+log = logging.getLogger(__name__)
 
 __virtualname__ = "saltmesh_fleet"
 
@@ -44,4 +48,7 @@ def ext_pillar(minion_id, pillar, path=None, paths=None, whole=fleet.WHOLE_DEFAU
     """
     files = [path] if path else []
     files += list(paths or [])
-    return fleet.ext_pillar_data(minion_id, files, whole)
+    out = fleet.ext_pillar_data(minion_id, files, whole)
+    if "_errors" in out:  # Salt 3008 masks pillar values on the minion: say it here too
+        log.error("saltmesh_fleet for %s: %s", minion_id, "; ".join(out["_errors"]))
+    return out

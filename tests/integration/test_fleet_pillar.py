@@ -115,6 +115,13 @@ def test_the_runner_sees_the_whole_fleet(fleet_lab):
     fleet_plans = planner.plan_fleet(inventory.parse(raw))
     assert ret.data == _json({h: hp.to_dict() for h, hp in fleet_plans.items()})
     assert len(ret.data) == 8
+    # placement.plan (also compiled as '*') places every container of the fleet where the
+    # records say, the app instances included: it reads the whole fleet and its records
+    ret = run.run("placement.plan")
+    assert ret.returncode == 0, ret
+    inv = inventory.parse(raw)
+    containers = {s.name: s.parents[0] for s in inv.by_type("container")}
+    assert {name: row["host"] for name, row in ret.data.items()} == containers
 
 
 def test_a_bad_fleet_file_reaches_every_minion_as_errors_naming_it(fleet_lab):

@@ -25,7 +25,7 @@ import salt.client
 from salt.exceptions import SaltException
 
 from saltmesh import fileio, inventory, proc
-from saltmesh.boundary import one_line_errors
+from saltmesh.boundary import one_line_errors, rendered
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import graph as meshgraph
 from saltmesh.mesh import join as meshjoin
@@ -41,7 +41,7 @@ def __virtual__():
 def _pillar(pillar_minion=None):
     """The pillar as ``pillar_minion`` sees it, compiled on the master (Salt's own runner)."""
     minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
-    return __salt__["pillar.show_pillar"](minion)
+    return rendered(__salt__["pillar.show_pillar"](minion), minion)
 
 
 def _fleet(pillar_minion=None):

@@ -27,7 +27,7 @@ import os
 from salt.exceptions import SaltException
 
 from saltmesh import fileio
-from saltmesh.boundary import one_line_errors
+from saltmesh.boundary import one_line_errors, rendered
 from saltmesh.errors import SaltmeshError
 from saltmesh.placement import fleet, record, report
 
@@ -40,7 +40,7 @@ def __virtual__():
 
 def _pillar(pillar_minion=None):
     minion = pillar_minion or __opts__.get("saltmesh_pillar_minion") or "*"
-    return __salt__["pillar.show_pillar"](minion)
+    return rendered(__salt__["pillar.show_pillar"](minion), minion)
 
 
 def _grains(minion_ids):

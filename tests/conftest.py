@@ -77,7 +77,7 @@ def state_tree(tmp_path_factory) -> Path:
     Symlinks keep the repo's .venv and tests out of the fileserver's walk.
     """
     root = tmp_path_factory.mktemp("file_roots")
-    for name in ("_modules", "_states", "_runners", "_returners", "_engines", "_utils"):
+    for name in ("_modules", "_states", "_runners", "_returners", "_engines", "_pillar", "_utils"):
         (root / name).symlink_to(REPO / name)
     return root
 

@@ -36,3 +36,14 @@ def one_line_errors(*errors: type[BaseException]) -> Callable[[Callable], Callab
         return wrapper
 
     return decorate
+
+
+def rendered(pillar: Any, minion: str) -> Any:
+    """``pillar`` as compiled for ``minion`` (``pillar.show_pillar``), or a SaltmeshError with
+    Salt's ``_errors`` (an SLS that failed to render, the ``saltmesh_fleet`` ext_pillar's bad
+    fleet file): a runner must not plan from a pillar that silently lacks the fleet."""
+    errors = pillar.get("_errors") if isinstance(pillar, dict) else None
+    if errors:
+        lines = errors if isinstance(errors, list) else [errors]
+        raise SaltmeshError(f"pillar of {minion} did not render: " + "; ".join(map(str, lines)))
+    return pillar

@@ -19,6 +19,7 @@ def loader_dirs() -> dict[str, list[str]]:
         "runners": [str(_HERE / "_runners")],
         "returners": [str(_HERE / "_returners")],
         "engines": [str(_HERE / "_engines")],
+        "pillar": [str(_HERE / "_pillar")],
     }
 
 

@@ -154,3 +154,20 @@ def test_pip_route_masterless_state_apply_from_the_documented_sls_root(
         assert ovs.ports(bridge) == ["vxlan-0a090002"]
     finally:
         ovs.vsctl("--if-exists", "del-br", bridge)
+
+
+def test_pip_route_lists_the_fleet_ext_pillar_for_the_master(wheel_site):
+    """The entry point gives Salt's pillar loader the wheel's ``_pillar`` folder, which holds
+    the ``saltmesh_fleet`` ext_pillar (docs/scale.md): a master needs no sync_pillar."""
+    code = "import json, saltmesh.loader as l; print(json.dumps(l.loader_dirs()['pillar']))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(wheel_site)},
+        cwd="/",
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    (folder,) = json.loads(out)
+    assert Path(folder) == wheel_site / "saltmesh" / "_pillar"
+    assert (Path(folder) / "saltmesh_fleet.py").is_file()

@@ -5,7 +5,7 @@ import inspect
 
 import pytest
 
-from saltmesh.boundary import one_line_errors
+from saltmesh.boundary import one_line_errors, rendered
 from saltmesh.errors import PillarError, SaltmeshError
 
 __context__: dict = {}
@@ -61,3 +61,13 @@ def test_signature_and_name_are_kept_for_salts_argument_parsing():
     assert runner.__name__ == "runner" and runner.__doc__ == "Doc."
     assert list(inspect.signature(runner).parameters) == ["kind", "value"]
     assert isinstance(runner, functools.partial) or inspect.isfunction(runner)
+
+
+def test_a_pillar_with_render_errors_is_refused_with_them():
+    good = {"servers": {}}
+    assert rendered(good, "*") is good
+    bad = {"_errors": ["saltmesh_fleet: /srv/fleet.yaml: cannot read: No such file"]}
+    with pytest.raises(
+        SaltmeshError, match=r"pillar of \* did not render: saltmesh_fleet: /srv/fl"
+    ):
+        rendered(bad, "*")

@@ -31,10 +31,13 @@ from saltmesh.nagios import build, settings
 
 REPO = Path(__file__).resolve().parents[2]
 CORE = REPO / "_utils" / "saltmesh"
-LOADERS = [REPO / d for d in ("_modules", "_states", "_runners", "_engines", "_returners")]
+LOADERS = [
+    REPO / d for d in ("_modules", "_states", "_runners", "_engines", "_returners", "_pillar")
+]
 SLS_TREE = REPO / "salt"
 DOC = REPO / "docs" / "pillar.md"
 ENGINE = REPO / "_engines" / "saltmesh_containers.py"
+EXT_PILLAR = REPO / "_pillar" / "saltmesh_fleet.py"
 
 # Every pillar section with a declared key set: its path in the docs -> the set the validator
 # checks (an unknown key in the section is an error naming its path).
@@ -147,6 +150,10 @@ def read_keys() -> set[str]:
     engine = ast.parse(ENGINE.read_text())
     start = next(n for n in engine.body if isinstance(n, ast.FunctionDef) and n.name == "start")
     found.update(f"engines:saltmesh_containers:{a.arg}" for a in start.args.args)
+    ext = ast.parse(EXT_PILLAR.read_text())
+    fn = next(n for n in ext.body if isinstance(n, ast.FunctionDef) and n.name == "ext_pillar")
+    # after Salt's own (minion_id, pillar): the options of the master's ext_pillar entry
+    found.update(f"ext_pillar:saltmesh_fleet:{a.arg}" for a in fn.args.args[2:])
     return found
 
 
@@ -207,6 +214,7 @@ def test_the_scan_finds_the_keys_read_outside_the_validators():
         "saltmesh_pillar_minion",
         "saltmesh:nagios:slack:webhook_url",
         "engines:saltmesh_containers:interval",
+        "ext_pillar:saltmesh_fleet:paths",
     } <= read_keys()
 
 

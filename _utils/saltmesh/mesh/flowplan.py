@@ -78,19 +78,15 @@ class FlowPlan:
 
     def rules(self) -> list[Rule]:
         """Every rule this host's tunnel bridge must carry, sorted by (priority, match)."""
-        ips = dict(self.peers)
+        to = {host: f"{set_tun_dst(ip)},output:{TUNNEL_OFPORT}" for host, ip in self.peers}
         out = [Rule(PRIO_FROM_TUNNEL, f"in_port={TUNNEL_OFPORT}", f"output:{PATCH_OFPORT}")]
         out += [
-            Rule(
-                PRIO_UNICAST,
-                f"in_port={PATCH_OFPORT},dl_dst={mac}",
-                f"{set_tun_dst(ips[host])},output:{TUNNEL_OFPORT}",
-            )
+            Rule(PRIO_UNICAST, f"in_port={PATCH_OFPORT},dl_dst={mac}", to[host])
             for mac, host in self.macs
-            if host in ips
+            if host in to
         ]
         if self.peers:
-            flood = ",".join(f"{set_tun_dst(ip)},output:{TUNNEL_OFPORT}" for _, ip in self.peers)
+            flood = ",".join(to[host] for host, _ in self.peers)
             out.append(Rule(PRIO_FLOOD, f"in_port={PATCH_OFPORT}", flood))
         return sorted(out, key=lambda r: r.key)
 

@@ -222,3 +222,52 @@ def test_foreign_tunnel_bridge_is_an_error():
     snap = Snapshot(bridges={"br-mesh-tun": Bridge("br-mesh-tun", uuid="x")})
     with pytest.raises(sync.PortConflict, match="bridge br-mesh-tun exists but is not managed"):
         sync.reconcile(hp, snap)
+
+
+def _status(hp, rules):
+    ports = {
+        spec.name: {
+            "peer": spec.external_ids["saltmesh-peer"],
+            "type": spec.type,
+            "options": dict(spec.options),
+            "bridge": spec.bridge,
+            "protected": False,
+            "link_state": "up",
+        }
+        for spec, _ in sync.planned_ports(hp)
+    }
+    return {"host": hp.host, "bridge": hp.bridge, "mesh": hp.mesh, "ports": ports, "flows": rules}
+
+
+def test_verify_plan_table_and_graph_understand_flow():
+    from saltmesh.mesh import graph, report
+
+    plans = fleet(pillar(3))
+    hp = plans["docker01"]
+    texts = sorted(r.text() for r in hp.flow.rules())
+    assert report.verify_host(hp, _status(hp, texts)) == {}
+    foreign_extra = "priority=1,in_port=1 actions=drop"
+    assert report.verify_host(hp, _status(hp, texts[1:] + [foreign_extra])) == {
+        "flows": {"missing": [texts[0]], "extra": [foreign_extra]}
+    }
+    status = _status(hp, texts)
+    del status["ports"]["vxlan-flow"]
+    status["ports"]["br-mesh-pm"]["options"] = {"peer": "elsewhere"}
+    assert report.verify_host(hp, status) == {
+        "missing": ["vxlan-flow"],
+        "drifted": {"br-mesh-pm": ["options"]},
+    }
+
+    table = report.plan_table(plans)
+    assert "docker01  vxlan-flow  vxlan  2 peers, 6 rules  10.0.0.1  flow    5000" in table
+    assert table.endswith("3 hosts, 3 tunnel ports, 18 OpenFlow rules")
+
+    reports = {h: {} for h in plans}
+    reports["docker02"] = {"flows": {"missing": ["x"]}}
+    edges = graph.tunnels(plans, reports)
+    assert [(e.a, e.b, e.status) for e in edges] == [
+        ("docker01", "docker02", graph.DRIFTED),
+        ("docker01", "docker03", graph.OK),
+        ("docker02", "docker03", graph.DRIFTED),
+    ]
+    assert "flow-based mesh" in graph.to_dot(plans)

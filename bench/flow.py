@@ -10,7 +10,7 @@ tunnel ports) then ``flow`` (1 port + rules) on the same instance (the switch is
 first apply).
 
 Run as root from the repo: ``.venv/bin/python bench/flow.py [--hosts 1000] [--containers 10]
-[--no-ovs]`` (``--containers``: per host).
+[--no-ovs | --only-ovs]`` (``--containers``: per host).
 """
 
 from __future__ import annotations
@@ -165,9 +165,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--hosts", type=int, default=1000)
     ap.add_argument("--containers", type=int, default=10, help="per host")
-    ap.add_argument("--no-ovs", action="store_true")
+    ap.add_argument("--no-ovs", action="store_true", help="only the pure part")
+    ap.add_argument("--only-ovs", action="store_true", help="only the real OVS part")
     args = ap.parse_args()
-    pure(args.hosts, args.containers)
+    if not args.only_ovs:
+        pure(args.hosts, args.containers)
     if not args.no_ovs:
         real(args.hosts, args.containers)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.integration.mesh.test_mesh import BRIDGE, apply, assert_all_ok, overlay_ip, tunnel_ports
 from tests.support.ovs import run
 
@@ -201,6 +203,25 @@ def test_flow_topology_and_switching(mesh_lab):
         assert len(tunnel_ports(h)) == 3
         assert "ov0" in h.ovs.ports(BRIDGE)  # the foreign port
         assert [r for r in rules(h, BRIDGE) if "0x88b5" in r] == foreign_before[h.name]
+    assert all(r["changes"] == {} for r in apply(mesh_lab, hosts).values())
+    assert ping_failures(hosts) == []
+    no_storm(mesh_lab, hosts)
+
+
+@pytest.mark.parametrize("tunnel_type", ["gre", "geneve"])
+def test_flow_topology_other_tunnel_types(mesh_lab, tunnel_type):
+    """The same flow-based port and rules carry GRE and Geneve (3 hosts: a cycle)."""
+    hosts = mesh_lab.hosts[:3]
+    mesh_lab.set_pillar(hosts, containers(hosts), tunnel=tunnel_type, topology="flow")
+    first = apply(mesh_lab, hosts)
+    assert_all_ok(first)
+    for h in hosts:
+        assert first[h.name]["changes"]["added"] == [
+            "br-mesh-pm",
+            "br-mesh-pt",
+            f"{tunnel_type}-flow",
+        ]
+        endpoint(h, "ov0", overlay_ip(h), mac_of(h))
     assert all(r["changes"] == {} for r in apply(mesh_lab, hosts).values())
     assert ping_failures(hosts) == []
     no_storm(mesh_lab, hosts)

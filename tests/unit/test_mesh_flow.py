@@ -271,3 +271,21 @@ def test_verify_plan_table_and_graph_understand_flow():
         ("docker02", "docker03", graph.DRIFTED),
     ]
     assert "flow-based mesh" in graph.to_dot(plans)
+
+
+def test_ofctl_finds_the_instance_like_the_ovsdb_option():
+    from saltmesh.ovs.openflow import Ofctl
+
+    def opts(**o):
+        return lambda key, default=None: o.get(key.split(":")[1], default)
+
+    of = Ofctl.from_options(opts(ovsdb="unix:/run/h1/db.sock", ovsdb_timeout=7))
+    assert of.argv("dump-flows", "br-mesh-tun", "cookie=0x1/-1", options=["--no-stats"]) == [
+        "ovs-ofctl", "--timeout=7", "-O", "OpenFlow14", "--no-names", "--no-stats",
+        "dump-flows", "unix:/run/h1/br-mesh-tun.mgmt", "cookie=0x1/-1",
+    ]  # fmt: skip
+    assert Ofctl.from_options(opts(ovsdb="unix:/a/db.sock", ovs_rundir="/b")).target("br") == (
+        "unix:/b/br.mgmt"
+    )
+    assert Ofctl.from_options(opts(ovsdb="tcp:127.0.0.1:6640")).target("br") == "br"
+    assert Ofctl.from_options(opts()).target("br") == "br"

@@ -289,3 +289,50 @@ def test_ofctl_finds_the_instance_like_the_ovsdb_option():
     )
     assert Ofctl.from_options(opts(ovsdb="tcp:127.0.0.1:6640")).target("br") == "br"
     assert Ofctl.from_options(opts()).target("br") == "br"
+
+
+class _FakeDb:
+    db = "unix:/x/db.sock"
+
+    def __init__(self, bridges):
+        self.bridges = bridges
+
+    def snapshot(self):
+        return Snapshot(bridges={b: Bridge(b, uuid=b) for b in self.bridges})
+
+
+class _FakeOfctl:
+    def __init__(self, rules):
+        self.rules, self.dumps, self.bundles = list(rules), 0, []
+
+    def dump(self, bridge, cookie):
+        self.dumps += 1
+        return list(self.rules)
+
+    def bundle(self, bridge, lines):
+        self.bundles.append(list(lines))
+
+
+def test_sync_flows_test_mode_no_op_and_missing_bridge():
+    from saltmesh.ovs.reconcile import Reconciler
+
+    want = [Rule(100, "in_port=2", "output:1"), Rule(10, "in_port=1", "drop")]
+    # test mode on a host where the tunnel bridge does not exist yet: all rules predicted
+    of = _FakeOfctl([])
+    out = Reconciler(_FakeDb([]), {}).sync_flows(of, "br-t", 5, want, test=True)
+    assert of.dumps == 0 and of.bundles == []
+    assert out["changes"] == {"flows": {"old": [], "new": sorted(r.text() for r in want)}}
+    # a real run writes exactly the predicted lines, once
+    of = _FakeOfctl([Rule(100, "in_port=2", "output:1")])
+    predicted = Reconciler(_FakeDb(["br-t"]), {}).sync_flows(of, "br-t", 5, want, test=True)
+    assert of.bundles == []
+    real = Reconciler(_FakeDb(["br-t"]), {}).sync_flows(of, "br-t", 5, want)
+    assert real == predicted and of.bundles == [real["lines"]]
+    assert real["lines"] == ["add cookie=0x5,priority=10,in_port=1,actions=drop"]
+    # in sync: nothing written, nothing reported
+    of = _FakeOfctl(want)
+    assert Reconciler(_FakeDb(["br-t"]), {}).sync_flows(of, "br-t", 5, want) == {
+        "changes": {},
+        "lines": [],
+    }
+    assert of.bundles == []

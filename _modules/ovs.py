@@ -34,6 +34,7 @@ from salt.exceptions import CommandExecutionError
 
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs import batch, views
+from saltmesh.ovs.openflow import Ofctl
 from saltmesh.ovs.ovsdb import Ovsdb, virtual
 from saltmesh.ovs.reconcile import Reconciler
 
@@ -308,3 +309,46 @@ def ensure_record(table, record, data, test=False):
         salt '*' ovs.ensure_record Open_vSwitch . '{other_config: {foo: bar}}'
     """
     return _call(_reconciler().ensure_record, table, record, data, test=test)
+
+
+# --- OpenFlow rules owned by a cookie: used by the ovs_mesh state (topology flow) ----------
+
+
+def _ofctl():
+    return Ofctl.from_options(__salt__["config.get"])
+
+
+def flows(bridge, cookie):
+    """
+    The OpenFlow rules of ``bridge`` whose cookie is exactly ``cookie`` (an int or ``0x..``
+    text), as ``priority=P,MATCH actions=A`` lines sorted; ``[]`` when the bridge does not
+    exist. Runs ``ovs-ofctl`` on the bridge's management socket in the instance's run
+    directory (minion option ``saltmesh:ovs_rundir``, default: beside ``saltmesh:ovsdb``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ovs.flows br-mesh-tun 0x5a17000000000001
+    """
+    cookie = int(str(cookie), 0)
+    if bridge not in snapshot(refresh=True).bridges:
+        return []
+    return sorted(r.text() for r in _call(_ofctl().dump, bridge, cookie))
+
+
+def sync_flows(bridge, cookie, rules, test=False):
+    """
+    Make the rules of ``bridge`` that carry ``cookie`` exactly ``rules`` (a list of
+    ``(priority, match, actions)``), in one OpenFlow bundle under the host lock; rules with
+    another cookie are never touched. Returns ``{"changes": {"flows": {"old", "new"}},
+    "lines": [...]}``. For other loader modules (the ``ovs_mesh`` state).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        # from a loader module: __salt__["ovs.sync_flows"](bridge, cookie, rules, test=True)
+        salt '*' sys.doc ovs.sync_flows
+    """
+    return _call(_reconciler().sync_flows, _ofctl(), bridge, int(str(cookie), 0), rules, test=test)

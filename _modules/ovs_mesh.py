@@ -56,7 +56,8 @@ def plan(host=None):
 
 def status(host=None):
     """
-    Return the actual tunnel ports of this minion's mesh, with link and BFD state.
+    Return the actual tunnel ports of this minion's mesh, with link and BFD state, and with
+    ``topology: flow`` the rules of the mesh's cookie on the tunnel bridge (``flows``).
 
     CLI Example:
 
@@ -70,4 +71,7 @@ def status(host=None):
         name: {"peer": peer, **views.port_status(snap, name)}
         for name, peer in sorted(sync.owned_ports(snap, hp.mesh).items())
     }
-    return {"host": hp.host, "bridge": hp.bridge, "mesh": hp.mesh, "ports": ports}
+    out = {"host": hp.host, "bridge": hp.bridge, "mesh": hp.mesh, "ports": ports}
+    if hp.flow is not None:
+        out["flows"] = __salt__["ovs.flows"](hp.flow.bridge, hp.flow.cookie)
+    return out

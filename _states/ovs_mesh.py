@@ -8,7 +8,9 @@ State for the OVS tunnel mesh: one state applies this host's whole share of the 
       ovs_mesh.managed: []
 
 The state creates the mesh bridge if needed, then reconciles every tunnel port the planner
-gives this minion in ONE OVSDB transaction: missing ports are created (with
+gives this minion in ONE OVSDB transaction (``saltmesh:mesh:topology: flow``: the tunnel
+bridge, its patch pair and flow-based port, then the OpenFlow rules of the mesh's cookie in
+ONE bundle; see docs/mesh.md): missing ports are created (with
 ``protected=true``, split horizon), drifted ones corrected in place, ports that carry this
 mesh's identity in ``external_ids`` but are no longer planned are deleted. Ports without that
 identity are never touched.
@@ -42,7 +44,10 @@ def managed(name, host=None):
         ``minion_id`` is this minion's id.
 
     ``changes`` has ``added`` and ``removed`` (sorted port names), ``updated`` (per port,
-    ``{field: {old, new}}``), ``bridge`` when the bridge is created or corrected and ``mtu``.
+    ``{field: {old, new}}``), ``bridge`` when the bridge is created or corrected and ``mtu``;
+    with ``topology: flow`` also ``tunnel_bridge`` (created, corrected or, back to ``full``,
+    removed) and ``flows``: ``{old: [rules removed], new: [rules added]}`` (a rule whose
+    actions change is in both), written as one OpenFlow bundle after the OVSDB transaction.
     OVSDB is read afresh and written in one transaction, under the host lock (none in test
     mode); any failure is ``result: False`` with the reason, nothing half-written.
     """
@@ -56,11 +61,27 @@ def _managed(name, host, test):
     inv = inventory.parse(__pillar__)
     host = host or planner.host_for_minion(inv, __opts__["id"])
     plan = planner.plan_host(inv, host)
-    summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
+    if plan.flow is None:
+        summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
+    else:
+        rules = plan.flow.rules()
+        summary = (
+            f"mesh {plan.mesh} on {plan.bridge} (flow): {plan.flow.port} on {plan.flow.bridge},"
+            f" {len(rules)} rules for {len(plan.flow.peers)} peers"
+        )
     try:
         out = __salt__["ovs.apply"](functools.partial(sync.reconcile, plan), test=test)
     except CommandExecutionError as err:
         return stateret.failed(name, f"{summary}: {err}")
+    if plan.flow is not None:
+        try:
+            fl = __salt__["ovs.sync_flows"](plan.flow.bridge, plan.flow.cookie, rules, test=test)
+        except CommandExecutionError as err:
+            return stateret.failed(name, f"{summary}: {err}", changes=out["changes"])
+        out = {
+            "changes": {**out["changes"], **fl["changes"]},
+            "clauses": out["clauses"] + fl["lines"],
+        }
     if not out["clauses"]:
         comment = f"{summary}, all in sync"
     else:

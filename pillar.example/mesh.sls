@@ -7,6 +7,7 @@ saltmesh:
     mtu: 1450              # overlay MTU; must fit underlay_mtu minus tunnel overhead
     underlay_mtu: 1500
     subnet: 192.168.77.0/24
+    topology: full         # full: a tunnel port per peer | flow: one flow-based port + OpenFlow rules
     # domain: mesh.internal  # every server and container resolves as <name>.<domain>
     # underlay:            # per-host underlay address, default: the host's address
     #   docker01: 10.200.0.1

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from saltmesh.constants import DATAPATH_TYPES, TUNNEL_TYPES
+from saltmesh.constants import DATAPATH_TYPES, TOPOLOGIES, TUNNEL_TYPES
 from saltmesh.inventory.containers import ifname
 from saltmesh.inventory.discovery import dns_domain
 from saltmesh.inventory.model import MeshSettings, Server, as_ip
@@ -14,7 +14,7 @@ from saltmesh.inventory.reader import Reader
 
 _MESH_KEYS = (
     "bridge", "name", "datapath_type", "tunnel", "key", "dst_port", "mtu", "underlay_mtu",
-    "subnet", "underlay", "options", "bfd", "domain",
+    "subnet", "underlay", "options", "bfd", "domain", "topology",
 )  # fmt: skip
 
 
@@ -48,6 +48,9 @@ def mesh_settings(r: Reader, raw: Any, servers: Mapping[str, Server]) -> MeshSet
     for k, _ in options:
         if k in reserved:
             r.bad(f"{path}:options:{k}", "is set by the mesh itself; use the mesh keys")
+    topology = r.choice(data, "topology", path, TOPOLOGIES, "full")
+    if topology == "flow" and data.get("bfd") is True:
+        r.bad(f"{path}:bfd", "BFD needs a tunnel port per peer; topology flow has none")
     if tunnel == "gre" and data.get("dst_port") is not None:
         r.bad(f"{path}:dst_port", "GRE has no destination port")
     return MeshSettings(
@@ -64,4 +67,5 @@ def mesh_settings(r: Reader, raw: Any, servers: Mapping[str, Server]) -> MeshSet
         options=options,
         bfd=r.boolean(data, "bfd", path, False),
         domain=dns_domain(r, data, path),
+        topology=topology,
     )

@@ -195,6 +195,7 @@ class MeshSettings:
     options: tuple[tuple[str, str], ...] = ()
     bfd: bool = False
     domain: str = "mesh.internal"  # every server and container is <name>.<domain>
+    topology: str = "full"  # full: a tunnel port per peer; flow: one flow-based port + rules
 
     @property
     def mesh_name(self) -> str:

@@ -76,6 +76,10 @@ def end_status(report: Mapping | None, port: str) -> tuple[str, str]:
     drifted = report.get("drifted", {})
     if port in drifted:
         return DRIFTED, f"{port} drifted: {', '.join(drifted[port])}"
+    flows = report.get("flows", {})
+    if flows:
+        counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(flows.items()))
+        return DRIFTED, f"OpenFlow rules differ ({counts})"
     return OK, f"{port} in sync"
 
 
@@ -83,11 +87,11 @@ def tunnels(plans: Mapping[str, HostPlan], reports: Mapping[str, Mapping] | None
     """Every pair of hosts once, in name order, with the worse status of its two ends."""
     out = []
     for a in sorted(plans):
-        ports = {t.peer: t.name for t in plans[a].tunnels}
+        ports = plans[a].peer_ports()
         for b in sorted(ports):
             if b <= a or b not in plans:
                 continue
-            back = next(t.name for t in plans[b].tunnels if t.peer == a)
+            back = plans[b].peer_ports()[a]
             ends = [
                 end_status(None if reports is None else reports.get(host, {}), port)
                 for host, port in ((a, ports[b]), (b, back))
@@ -199,7 +203,10 @@ def _title(plans: Mapping[str, HostPlan], edges: list[Tunnel], containers: int) 
     if first is None:
         return '<<font point-size="18"><b>saltmesh: no docker hosts</b></font>>'
     key = "" if first.key is None else f", {'key' if first.type == 'gre' else 'VNI'} {first.key}"
-    head = f"{first.bridge}: {first.type.upper()} full mesh{key}"
+    shape = "flow-based mesh (one port per host, tun_dst per peer)"
+    head = (
+        f"{first.bridge}: {first.type.upper()} {'full mesh' if first.flow is None else shape}{key}"
+    )
     facts = ", ".join(
         f"{count} {noun}{'s' if count != 1 else ''}"
         for count, noun in (

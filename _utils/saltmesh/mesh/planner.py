@@ -21,6 +21,7 @@ from typing import NamedTuple
 from saltmesh.constants import IFNAMSIZ
 from saltmesh.errors import PillarError
 from saltmesh.inventory import Inventory, MeshSettings
+from saltmesh.mesh.flowplan import FlowPlan, known_macs, plan_flow
 
 MESH_ID = "saltmesh-mesh"
 PEER_ID = "saltmesh-peer"
@@ -63,7 +64,20 @@ class HostPlan:
     mtu: int
     bfd: bool
     extra_options: tuple[tuple[str, str], ...]
-    tunnels: tuple[Tunnel, ...]
+    tunnels: tuple[Tunnel, ...]  # topology full: one port per peer; flow: none
+    topology: str = "full"
+    flow: FlowPlan | None = None  # topology flow: the tunnel bridge, its port and rules
+
+    def peer_ports(self) -> dict[str, str]:
+        """Peer host -> the port that carries this host's traffic to it."""
+        if self.flow is not None:
+            return {peer: self.flow.port for peer, _ in self.flow.peers}
+        return {t.peer: t.name for t in self.tunnels}
+
+    def flow_options(self) -> dict[str, str]:
+        """The flow-based tunnel port's options: the remote end is set per packet."""
+        opts = self.options(Tunnel("", "", "flow"))
+        return opts
 
     def options(self, tunnel: Tunnel) -> dict[str, str]:
         opts = dict(self.extra_options)
@@ -80,7 +94,7 @@ class HostPlan:
 
     def to_dict(self) -> dict:
         """Plain data for runners and JSON output."""
-        return {
+        out = {
             "host": self.host,
             "minion_id": self.minion_id,
             "local_ip": self.local_ip,
@@ -97,7 +111,21 @@ class HostPlan:
                 }
                 for t in self.tunnels
             ],
+            "topology": self.topology,
         }
+        if self.flow is not None:
+            fp = self.flow
+            out["flow"] = {
+                "bridge": fp.bridge,
+                "port": fp.port,
+                "type": self.type,
+                "options": self.flow_options(),
+                "patch": [fp.patch_mesh, fp.patch_tunnel],
+                "cookie": f"{fp.cookie:#x}",
+                "peers": [peer for peer, _ in fp.peers],
+                "rules": fp.rule_count(),
+            }
+        return out
 
 
 def port_name(tunnel_type: str, ip: str) -> str:
@@ -115,6 +143,7 @@ class _Endpoints(NamedTuple):
     ips: dict[str, str]  # host -> underlay IP
     tunnels: tuple[Tunnel, ...]  # the tunnel towards each host, in ``names`` order
     mtu: int
+    macs: tuple[tuple[str, str], ...] = ()  # topology flow: (MAC, host) of known containers
 
 
 def _endpoints(inv: Inventory) -> _Endpoints:
@@ -167,7 +196,8 @@ def _endpoints(inv: Inventory) -> _Endpoints:
         raise PillarError(problems)
     names = sorted(ips)
     tunnels = tuple(Tunnel(ports[h], h, ips[h]) for h in names)
-    return _Endpoints(names, ips, tunnels, mtu)
+    macs = known_macs(inv, names) if mesh.topology == "flow" else ()
+    return _Endpoints(names, ips, tunnels, mtu, macs)
 
 
 def _host_plan(inv: Inventory, ep: _Endpoints, index: int) -> HostPlan:
@@ -186,7 +216,11 @@ def _host_plan(inv: Inventory, ep: _Endpoints, index: int) -> HostPlan:
         mtu=ep.mtu,
         bfd=mesh.bfd,
         extra_options=mesh.options,
-        tunnels=ep.tunnels[:index] + ep.tunnels[index + 1 :],  # every peer but itself
+        tunnels=()
+        if mesh.topology == "flow"
+        else ep.tunnels[:index] + ep.tunnels[index + 1 :],  # every peer but itself
+        topology=mesh.topology,
+        flow=plan_flow(inv, host, ep.ips, ep.macs) if mesh.topology == "flow" else None,
     )
 
 

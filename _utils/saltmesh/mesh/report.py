@@ -10,19 +10,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from saltmesh.mesh.planner import HostPlan
+from saltmesh.mesh.sync import planned_ports
 
 
 def plan_table(plans: Mapping[str, HostPlan]) -> str:
-    """A fixed-width table: one line per directed tunnel."""
+    """A fixed-width table: one line per directed tunnel (per flow-based port with
+    ``topology: flow``, its peers and rules counted)."""
     rows = [("HOST", "PORT", "TYPE", "PEER", "LOCAL", "REMOTE", "KEY")]
+    rules = 0
     for host, hp in plans.items():
+        key = "" if hp.key is None else str(hp.key)
         for t in hp.tunnels:
-            key = "" if hp.key is None else str(hp.key)
             rows.append((host, t.name, hp.type, t.peer, hp.local_ip, t.remote_ip, key))
+        if hp.flow is not None:
+            count = hp.flow.rule_count()
+            rules += count
+            peers = f"{len(hp.flow.peers)} peers, {count} rules"
+            rows.append((host, hp.flow.port, hp.type, peers, hp.local_ip, "flow", key))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    total = sum(len(hp.tunnels) for hp in plans.values())
-    lines.append(f"{len(plans)} hosts, {total} tunnel ports")
+    total = sum(len(hp.tunnels) + (hp.flow is not None) for hp in plans.values())
+    tail = f", {rules} OpenFlow rules" if any(hp.flow for hp in plans.values()) else ""
+    lines.append(f"{len(plans)} hosts, {total} tunnel ports{tail}")
     return "\n".join(lines)
 
 
@@ -52,7 +61,7 @@ def verify_host(plan: HostPlan, status: Any) -> dict:
         return {"error": str(status)}
     actual: Mapping[str, Mapping] = status["ports"]
     report: dict[str, Any] = {}
-    planned = {t.name: t for t in plan.tunnels}
+    planned = {spec.name: spec for spec, _ in planned_ports(plan)}
     missing = sorted(set(planned) - set(actual))
     extra = sorted(set(actual) - set(planned))
     drifted: dict[str, list[str]] = {}
@@ -60,13 +69,14 @@ def verify_host(plan: HostPlan, status: Any) -> dict:
     for name in sorted(set(planned) & set(actual)):
         port = actual[name]
         fields = []
-        if port.get("type") != plan.type:
+        spec = planned[name]
+        if port.get("type") != spec.type:
             fields.append("type")
-        if port.get("options") != plan.options(planned[name]):
+        if port.get("options") != spec.options:
             fields.append("options")
-        if port.get("protected") is not True:
+        if spec.protected and port.get("protected") is not True:
             fields.append("protected")
-        if port.get("bridge") != plan.bridge:
+        if port.get("bridge") != spec.bridge:
             fields.append("bridge")
         if fields:
             drifted[name] = fields
@@ -84,7 +94,24 @@ def verify_host(plan: HostPlan, status: Any) -> dict:
     ):
         if value:
             report[key] = value
+    if plan.flow is not None:
+        flows = _verify_rules(plan, status.get("flows"))
+        if flows:
+            report["flows"] = flows
     return report
+
+
+def _verify_rules(plan: HostPlan, have: Any) -> dict:
+    """Planned rules absent from the tunnel bridge (``missing``) and rules of our cookie that
+    the plan does not have (``extra``), as ``priority=P,MATCH actions=A`` texts."""
+    want = {r.text() for r in plan.flow.rules()}
+    have = set(have or ())
+    out = {}
+    if want - have:
+        out["missing"] = sorted(want - have)
+    if have - want:
+        out["extra"] = sorted(have - want)
+    return out
 
 
 def dry_run_answer(answer: Any) -> dict:

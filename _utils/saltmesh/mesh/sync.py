@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from saltmesh.errors import SaltmeshError
+from saltmesh.mesh.flowplan import PATCH_OFPORT, TUNNEL_OFPORT
 from saltmesh.mesh.planner import MESH_ID, PEER_ID, HostPlan, Tunnel
 from saltmesh.ovs.bridge import diff_bridge
 from saltmesh.ovs.clauses import Clause
@@ -51,15 +52,88 @@ def owned_ports(snap: Snapshot, mesh: str) -> dict[str, str]:
     }
 
 
+def planned_ports(plan: HostPlan) -> list[tuple[PortSpec, int | None]]:
+    """Every port the plan puts on this host, each with its pinned ofport (or None).
+
+    Topology ``full``: one tunnel per peer on the mesh bridge. ``flow``: the patch pair
+    between the mesh and the tunnel bridge, and the flow-based tunnel port.
+    """
+    if plan.flow is None:
+        return [(port_spec(plan, t), None) for t in plan.tunnels]
+    fp = plan.flow
+
+    def ids(role: str) -> dict[str, str]:
+        return {MESH_ID: plan.mesh, PEER_ID: role}
+
+    return [
+        (
+            PortSpec(
+                name=fp.patch_mesh,
+                bridge=plan.bridge,
+                type="patch",
+                options={"peer": fp.patch_tunnel},
+                external_ids=ids("patch"),
+            ),
+            None,
+        ),
+        (
+            PortSpec(
+                name=fp.patch_tunnel,
+                bridge=fp.bridge,
+                type="patch",
+                options={"peer": fp.patch_mesh},
+                external_ids=ids("patch"),
+            ),
+            PATCH_OFPORT,
+        ),
+        (
+            PortSpec(
+                name=fp.port,
+                bridge=fp.bridge,
+                type=plan.type,
+                options=plan.flow_options(),
+                external_ids=ids("flow"),
+            ),
+            TUNNEL_OFPORT,
+        ),
+    ]
+
+
+def _tunnel_bridge(plan: HostPlan, snap: Snapshot) -> tuple[list[Clause], dict, str | None]:
+    """The tunnel bridge's clauses and changes, and the name of one to delete (ours, no
+    longer planned). A bridge of that name without our identity is an error."""
+    name = plan.flow.bridge if plan.flow is not None else None
+    for bname, br in sorted(snap.bridges.items()):
+        if br.external_ids.get(MESH_ID) == plan.mesh and bname != plan.bridge and bname != name:
+            return [("del-br", bname)], {"old": bname, "new": None}, bname
+    if name is None:
+        return [], {}, None
+    have = snap.bridges.get(name)
+    if have is not None and have.external_ids.get(MESH_ID) != plan.mesh:
+        raise PortConflict(
+            f"bridge {name} exists but is not managed by mesh {plan.mesh} "
+            f"(no external_ids:{MESH_ID}={plan.mesh}); rename or remove it"
+        )
+    clauses, changes = diff_bridge(
+        name,
+        snap,
+        datapath_type=plan.datapath_type,
+        fail_mode="secure",
+        external_ids={MESH_ID: plan.mesh},
+    )
+    return list(clauses), changes, None
+
+
 def reconcile(plan: HostPlan, snap: Snapshot) -> tuple[list[Clause], dict]:
     """Clauses for one OVSDB transaction and the structured ``changes`` they make."""
     mesh_ports = owned_ports(snap, plan.mesh)
-    for tunnel in plan.tunnels:
-        port = snap.ports.get(tunnel.name)
-        if port is not None and tunnel.name not in mesh_ports:
+    specs = planned_ports(plan)
+    for spec, _ in specs:
+        port = snap.ports.get(spec.name)
+        if port is not None and spec.name not in mesh_ports:
             where = f" on bridge {port.bridge}" if port.bridge else ""
             raise PortConflict(
-                f"port {tunnel.name}{where} exists but is not managed by mesh {plan.mesh} "
+                f"port {spec.name}{where} exists but is not managed by mesh {plan.mesh} "
                 f"(no external_ids:{MESH_ID}={plan.mesh}); rename or remove it"
             )
 
@@ -68,25 +142,41 @@ def reconcile(plan: HostPlan, snap: Snapshot) -> tuple[list[Clause], dict]:
     changes: dict = {}
     if bridge_changes:
         changes["bridge"] = bridge_changes
-    if plan.bridge not in snap.bridges:  # created by this transaction: let ports refer to it
-        snap = replace(snap, bridges={**snap.bridges, plan.bridge: Bridge(plan.bridge, uuid="")})
+    tclauses, tchanges, dropped = _tunnel_bridge(plan, snap)
+    if tchanges:
+        changes["tunnel_bridge"] = tchanges
+    new = {plan.bridge} | ({plan.flow.bridge} if plan.flow is not None else set())
+    missing = {b: Bridge(b, uuid="") for b in new if b not in snap.bridges}
+    if missing:  # created by this transaction: let ports refer to them
+        snap = replace(snap, bridges={**snap.bridges, **missing})
 
-    planned = {t.name for t in plan.tunnels}
+    planned = {spec.name for spec, _ in specs}
     removed = sorted(set(mesh_ports) - planned)
     for name in removed:  # deletions first: a freed name may be reused below
-        clauses += remove_port(name, snap)[0]
+        if snap.ports[name].bridge != dropped:  # del-br takes the ports of a dropped bridge
+            clauses += remove_port(name, snap)[0]
+    clauses += tclauses
 
     added: list[str] = []
     updated: dict[str, dict] = {}
-    for tunnel in plan.tunnels:
-        port_clauses, port_changes = diff_port(port_spec(plan, tunnel), snap)
+    for spec, ofport in specs:
+        port_clauses, port_changes = diff_port(spec, snap)
+        iface = snap.interfaces.get(spec.name)
+        if ofport is not None and (iface is None or iface.ofport not in (None, ofport)):
+            # pinned OpenFlow port number: the rules name it
+            port_clauses = [
+                *port_clauses,
+                ("set", "Interface", spec.name, f"ofport_request={ofport}"),
+            ]
+            if iface is not None:
+                port_changes = {**port_changes, "ofport": {"old": iface.ofport, "new": ofport}}
         if not port_clauses:
             continue
         clauses += port_clauses
-        if tunnel.name in snap.ports:
-            updated[tunnel.name] = port_changes
+        if spec.name in snap.ports:
+            updated[spec.name] = port_changes
         else:
-            added.append(tunnel.name)
+            added.append(spec.name)
 
     mtu_clauses, mtu_change = _bridge_mtu(plan, snap)
     clauses += mtu_clauses

@@ -26,6 +26,8 @@ from saltmesh.ovs import batch
 from saltmesh.ovs.cache import SnapshotCache
 from saltmesh.ovs.clauses import Changes, Clause, normalise
 from saltmesh.ovs.errors import SpecError
+from saltmesh.ovs.flows import Rule, diff_rules
+from saltmesh.ovs.openflow import Ofctl
 from saltmesh.ovs.ovsdb import Ovsdb
 from saltmesh.ovs.record import blank_record, diff_record
 from saltmesh.ovs.schema import Snapshot
@@ -107,6 +109,31 @@ class Reconciler:
             else:
                 self.cache.drop()
         return {"changes": changes, "clauses": [list(c) for c in clauses]}
+
+    def sync_flows(
+        self,
+        ofctl: Ofctl,
+        bridge: str,
+        cookie: int,
+        rules: Collection[Rule],
+        *,
+        test: bool = False,
+    ) -> dict[str, Any]:
+        """Make the rules of ``bridge`` carrying ``cookie`` exactly ``rules``, in ONE OpenFlow
+        bundle (rules with any other cookie are never read, changed or removed).
+
+        Returns ``{"changes": {"flows": {"old": [...], "new": [...]}}, "lines": [...]}``
+        (``{}`` changes when in sync). In test mode a bridge that does not exist yet (an
+        earlier part of the same run creates it) counts as holding no rule.
+        """
+        with self._lock(test):
+            have: list[Rule] = []
+            if not test or bridge in self.cache.get(refresh=True).bridges:
+                have = ofctl.dump(bridge, cookie)
+            lines, changes = diff_rules(cookie, [Rule(*r) for r in rules], have)
+            if lines and not test:
+                ofctl.bundle(bridge, lines)
+        return {"changes": {"flows": changes} if changes else {}, "lines": lines}
 
     def transact(self, clauses: Any) -> None:
         """Run user-given clauses as one transaction under the host lock; the cache is dropped

@@ -27,7 +27,9 @@ class MeshLab:
         self.salt_run_cli = salt_run_cli
         self.pillar_tree = pillar_tree
 
-    def set_pillar(self, hosts, **mesh):
+    def set_pillar(self, hosts, servers_extra=None, **mesh):
+        """The mesh pillar for ``hosts``; ``servers_extra``: more ``servers`` entries (e.g.
+        containers whose MACs the flow topology's rules name)."""
         servers = {
             h.name: {
                 "node_type": "docker_host",
@@ -37,6 +39,7 @@ class MeshLab:
             }
             for h in hosts
         }
+        servers.update(servers_extra or {})
         data = {
             "servers": servers,
             "saltmesh": {
@@ -63,8 +66,10 @@ class MeshLab:
         return sum(dpctl_rx_packets(h.ovs.appctl("dpctl/show", "-s"), ("eth0",)) for h in hosts)
 
     def reset(self):
-        for h in self.hosts:
-            h.ovs.vsctl("--if-exists", "del-br", "br-mesh")
+        for h in self.hosts:  # the mesh bridge, and the tunnel bridge of topology flow
+            h.ovs.vsctl(
+                "--if-exists", "del-br", "br-mesh", "--", "--if-exists", "del-br", "br-mesh-tun"
+            )
 
 
 def _stop_all(factories):

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""``topology: flow`` against ``full`` with the same pillar: 1,000 hosts, 10,000 containers.
+
+Pure part (no daemons): inventory parse, one host's plan (and its rules), rules per host, and
+a host join (1,000 -> 1,001 hosts): on every existing host, which rules change, and that each
+changed rule names the new host. Real part (root, Open vSwitch): ``ovs_mesh.managed`` for one
+host of that pillar on a private OVS in a namespace through ``salt-call --local``: first apply
+and no-op (median), each against a trivial state run with the same pillar, for ``full`` (999
+tunnel ports) then ``flow`` (1 port + rules) on the same instance (the switch is the flow run's
+first apply).
+
+Run as root from the repo: ``.venv/bin/python bench/flow.py [--hosts 1000] [--containers 10]
+[--no-ovs | --only-ovs]`` (``--containers``: per host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_utils"))
+
+from saltmesh import inventory  # noqa: E402
+from saltmesh.mesh import planner  # noqa: E402
+
+
+def best(fn, runs=3):
+    times, result = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), result
+
+
+def host_ip(i: int) -> str:
+    return f"10.{100 + i // 65025}.{i // 255 % 255}.{i % 255 + 1}"
+
+
+def pillar(hosts: int, per_host: int, topology: str) -> dict:
+    servers = {}
+    for i in range(hosts):
+        name = f"docker{i:04d}"
+        servers[name] = {
+            "node_type": "docker_host",
+            "address": host_ip(i),
+            "minion_id": "bench" if i == 0 else name,
+        }
+        for j in range(per_host):
+            k = i * per_host + j
+            servers[f"c{k:05d}"] = {
+                "node_type": "container",
+                "address": f"172.{16 + k // 65536}.{k // 256 % 256}.{k % 256}",
+                "parents": name,
+                "container": {
+                    "image": "busybox",
+                    "networks": [
+                        {
+                            "bridge": "br-bench",
+                            "mac": f"02:be:00:{k >> 16:02x}:{k >> 8 & 255:02x}:{k & 255:02x}",
+                        }
+                    ],
+                },
+            }
+    mesh = {"bridge": "br-bench", "datapath_type": "netdev", "tunnel": "vxlan", "key": 5000,
+            "topology": topology}  # fmt: skip
+    return {"servers": servers, "saltmesh": {"mesh": mesh}}
+
+
+def pure(hosts: int, per_host: int) -> None:
+    print(f"pure: {hosts} hosts, {hosts * per_host} containers with a MAC on the mesh bridge")
+    for topology in ("full", "flow"):
+        p = pillar(hosts, per_host, topology)
+        t_parse, inv = best(lambda p=p: inventory.parse(p))
+
+        def one(inv=inv):
+            hp = planner.plan_host(inv, "docker0500")
+            return hp, hp.flow.rules() if hp.flow else []
+
+        t_host, (hp, rules) = best(one, runs=5)
+        ports = len(hp.tunnels) + (3 if hp.flow else 0)
+        print(
+            f"  {topology:<5} parse {t_parse * 1000:7.1f} ms   one host's plan (+ rules) "
+            f"{t_host * 1000:7.1f} ms   ports/host {ports:4}   rules/host {len(rules):6}"
+        )
+    # a host joins: compare every existing host's rules before and after
+    before = planner.plan_fleet(inventory.parse(pillar(hosts, per_host, "flow")))
+    after = planner.plan_fleet(inventory.parse(pillar(hosts + 1, per_host, "flow")))
+    new_ip = host_ip(hosts)
+    added = removed = naming = kept_naming = 0
+    for host, hp in before.items():
+        old, new = set(hp.flow.rules()), set(after[host].flow.rules())
+        added += len(new - old)
+        removed += len(old - new)
+        naming += sum(1 for r in new - old if new_ip in r.actions)
+        kept_naming += sum(1 for r in old & new if new_ip in r.actions)
+    print(
+        f"  host join ({hosts} -> {hosts + 1}), over the {hosts} existing hosts: rules added "
+        f"{added} ({added / hosts:.0f}/host), removed {removed} ({removed / hosts:.0f}/host); "
+        f"added rules naming the new host: {naming} of {added}; unchanged rules naming it: "
+        f"{kept_naming}"
+    )
+
+
+def real(hosts: int, per_host: int) -> None:
+    from ovs import REAL_VSCTL, VENV, Minion, row  # noqa: PLC0415
+
+    from tests.support.ovs import have_ovs, ovs_in_netns  # noqa: PLC0415
+
+    if os.geteuid() != 0 or not have_ovs():
+        raise SystemExit("run as root with Open vSwitch installed (or --no-ovs)")
+    sls = "saltmesh-mesh:\n  ovs_mesh.managed: []\n"
+    trivial = "ok:\n  test.succeed_without_changes: []\n"
+    ns = f"smbflow{os.getpid() % 100000}"
+    with (
+        tempfile.TemporaryDirectory(prefix="smbench-flow-") as tmp,
+        ovs_in_netns(Path(tmp) / "ovs", ns) as ovs,
+    ):
+        minion = Minion(Path(tmp) / "ours", VENV / "bin" / "salt-call", ovs, ours=True)
+        conf = json.loads((minion.root / "minion").read_text())
+        pillar_dir = minion.root / "pillar"
+        pillar_dir.mkdir()
+        (pillar_dir / "top.sls").write_text("base:\n  '*':\n    - mesh\n")
+        conf["pillar_roots"] = {"base": [str(pillar_dir)]}
+        (minion.root / "minion").write_text(json.dumps(conf))
+        ver = subprocess.run([REAL_VSCTL, "--version"], capture_output=True, text=True)
+        print(
+            f"real: saltmesh flow bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"OVS {ver.stdout.split()[3]}, {os.cpu_count()} CPUs, one host of {hosts}, "
+            f"{hosts * per_host} containers in pillar"
+        )
+        for topology in ("full", "flow"):
+            (pillar_dir / "mesh.sls").write_text(json.dumps(pillar(hosts, per_host, topology)))
+            triv = sorted(
+                (minion.apply("trivial", trivial) for _ in range(3)), key=lambda r: r["wall_s"]
+            )[1]
+            first = minion.apply("mesh", sls)
+            noops = sorted((minion.apply("mesh", sls) for _ in range(3)), key=lambda r: r["wall_s"])
+            noop = noops[1]
+            assert noop["changed"] == 0, noop
+            of = subprocess.run(
+                ["ovs-ofctl", "--no-stats", "dump-flows", f"unix:{ovs.dir}/br-bench-tun.mgmt"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            rules = sum(1 for line in of.stdout.splitlines() if "actions=" in line)
+            label = "first" if topology == "full" else "first (switch full->flow)"
+            row(f"{topology}: trivial, same pillar (median)", triv)
+            row(f"{topology}: ovs_mesh.managed {label}", first)
+            row(f"{topology}: ovs_mesh.managed no-op (median)", noop)
+            print(
+                f"    {topology}: first - trivial {first['wall_s'] - triv['wall_s']:+.2f} s, "
+                f"no-op - trivial {noop['wall_s'] - triv['wall_s']:+.2f} s wall; "
+                f"rules on br-bench-tun: {rules}"
+            )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--hosts", type=int, default=1000)
+    ap.add_argument("--containers", type=int, default=10, help="per host")
+    ap.add_argument("--no-ovs", action="store_true", help="only the pure part")
+    ap.add_argument("--only-ovs", action="store_true", help="only the real OVS part")
+    args = ap.parse_args()
+    if not args.only_ovs:
+        pure(args.hosts, args.containers)
+    if not args.no_ovs:
+        real(args.hosts, args.containers)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,8 @@ then each minion gets only what its states read (:func:`slice_for`, docs/scale.m
   their addresses).
 
 Docker hosts get the whole fleet when their states need every container: with discovery on
-(each dnsmasq answers for every name; DHCP addresses are allocated over all names) and when
+(each dnsmasq answers for every name; DHCP addresses are allocated over all names), with
+``saltmesh:mesh:topology: flow`` (each host's OpenFlow rules name every container's MAC) and when
 ``saltmesh:containers:prune`` is not ``true`` or ``prune_max`` is set (a container moved to
 another host is then treated apart from a dropped one, so each host must know where all went).
 
@@ -101,6 +102,8 @@ def index(raw: Mapping[str, Any]) -> Fleet:
     why = ""
     if inv.discovery.enabled:
         why = "discovery is on (every dnsmasq answers for every name)"
+    elif inv.mesh.topology == "flow":
+        why = "topology is flow (each host's rules name every container's MAC)"
     elif inv.containers.prune is not True or inv.containers.prune_max is not None:
         why = "saltmesh:containers:prune is not true or prune_max is set"
     members: dict[str, list[str]] = {}

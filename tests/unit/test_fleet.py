@@ -135,6 +135,14 @@ def test_docker_hosts_get_everything_when_their_states_need_every_container(raw,
     }  # fmt: skip
 
 
+def test_with_flow_topology_docker_hosts_get_everything(raw):
+    data = copy.deepcopy(raw)
+    data["saltmesh"].setdefault("mesh", {})["topology"] = "flow"
+    found = fleet.index(data)
+    assert "topology is flow" in found.whole_for_hosts
+    assert fleet.slice_for(found, "docker0005.example.net") == data
+
+
 def test_with_discovery_docker_hosts_get_everything(raw):
     data = copy.deepcopy(raw)
     data["servers"]["docker0000"]["overlay_address"] = "10.127.0.2/10"

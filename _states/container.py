@@ -102,7 +102,8 @@ def running(
         ``vlan``, ``mtu``, ``interface`` (default ``eth<index>``), ``dhcp: true`` (instead of
         ``ip``: the address comes from the DHCP server on the bridge at every attach; the MAC
         defaults to one derived from ``name``; needs ``busybox`` on the docker host),
-        ``rate`` (kbps) and ``burst`` (kb): limits on the OVS port, changed in place
+        ``rate`` (kbps) and ``burst`` (kb): limits on the OVS port and a shaper inside the
+        container, changed in place
         (docs/containers.md, "Flow rates"). With networks the container runs with
         ``network_mode: none``.
     dns, dns_search

@@ -67,8 +67,8 @@ servers:
           ip: 192.168.77.31/24
           mac: 02:77:00:00:00:31
           mtu: 1450
-          # rate: 100000        # optional: kbps both ways on the OVS port (docs/containers.md)
-          # burst: 1000         # optional: kb, ingress policer; needs rate
+          # rate: 100000        # optional: kbps both ways (OVS port + tbf shaper; docs/containers.md)
+          # burst: 1000         # optional: kb, policer and shaper burst; needs rate
 
   # Placement by rules and resources (salt-run placement.plan / placement.apply): uncomment,
   # with `saltmesh:pools` in mesh.sls, and include the file placement.apply writes

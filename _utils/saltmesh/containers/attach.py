@@ -66,6 +66,11 @@ def run(argv: Sequence[str], stdin: str | None = None) -> str:
     return proc.output(argv, stdin=stdin)
 
 
+def _nsenter(pid: int) -> list[str]:
+    """The prefix running a command in the network namespace of process ``pid``."""
+    return ["nsenter", "-t", str(pid), "-n"]
+
+
 def have_ovs() -> bool:
     """Whether the Open vSwitch client is installed here."""
     return shutil.which(VSCTL) is not None
@@ -128,6 +133,11 @@ class Attacher:
                     f"container {container}: bridge {net.bridge} does not exist on this host's "
                     f"Open vSwitch ({self.ovsdb.db or 'default socket'})"
                 )
+            if net.rate and shutil.which("tc") is None:
+                raise SaltmeshError(
+                    f"container {container} {net.interface}: rate needs tc (iproute2) on the "
+                    "docker host for the shaper inside the container; install iproute2"
+                )
             if net.dhcp and dhcp.busybox() is None:
                 raise SaltmeshError(
                     f"container {container} {net.interface}: dhcp: true needs busybox (its "
@@ -165,7 +175,7 @@ class Attacher:
         pending = self.pending(container, networks, pid)
         redo = {net.interface for net, _ in pending}
         changes.update(
-            self._rates_of(container, [n for n in networks if n.interface not in redo], test)
+            self._rates_of(container, [n for n in networks if n.interface not in redo], pid, test)
         )
         for net, reason in pending:
             changes[net.interface] = {"old": reason, "new": describe(net)}
@@ -176,19 +186,31 @@ class Attacher:
         return changes
 
     def _rates_of(
-        self, container: str, networks: Sequence[NetworkAttachment], test: bool
+        self, container: str, networks: Sequence[NetworkAttachment], pid: int, test: bool
     ) -> dict[str, Any]:
         """Bring the rates of intact attachments to their declaration, as ONE transaction
-        (with our orphaned QoS rows of ``container`` destroyed); ``{interface: changes}``."""
+        (with our orphaned QoS rows of ``container`` destroyed), then their shapers inside the
+        container; ``{interface: changes}``."""
         clauses, changes = rates.orphans(container, self.limits)
+        shapers = []
         for i, net in enumerate(networks):
             cl, ch = rates.diff_rate(container, net, self.limits, ref=f"@smq{i}")
             clauses += cl
+            if pid and rates.limited(container, net, self.limits):
+                have = rates.shaper_of(self.run([*_nsenter(pid), *rates.shaper_read(net)], None))
+                argv = rates.shaper_argv(net, have)
+                if argv:
+                    shapers.append([*_nsenter(pid), *argv])
+                    want = rates.shaper_want(net)
+                    ch["shaper"] = {"old": rates.shaper_view(have), "new": rates.shaper_view(want)}
             if ch:
                 changes.setdefault(net.interface, {}).update(ch)
-        if clauses and not test:
-            self.ovsdb.transact(clauses)
-            self._rates = None
+        if not test:
+            if clauses:
+                self.ovsdb.transact(clauses)
+                self._rates = None
+            for argv in shapers:
+                self.run(argv, None)
         return changes
 
     def _drop_port(self, name: str) -> None:
@@ -212,10 +234,13 @@ class Attacher:
             self.links.discard(host)
         self.run(veth_add(self.netns, host, peer, net.mtu, pid), None)
         self.links.add(host)
-        nsenter = ["nsenter", "-t", str(pid), "-n"]
+        nsenter = _nsenter(pid)
         self.run([*nsenter, "ip", "-batch", "-"], inside_batch(peer, net))
         if shutil.which("ethtool"):
             self.run([*nsenter, "ethtool", "-K", net.interface, "tx", "off"], None)
+        shaper = rates.shaper_argv(net, None)
+        if shaper:
+            self.run([*nsenter, *shaper], None)
         self.run(ip(self.netns, "link", "set", "dev", host, "up"), None)
         clauses, _ = diff_port(port_spec(container, net, pid), self.snap)
         limits, _ = rates.diff_rate(container, net, self.limits, new_port=True)

@@ -7,7 +7,10 @@ port the attacher made):
   (kb; ``burst`` unset: 0, Open vSwitch's default);
 * to the container: a QoS row of type ``linux-htb`` with ``other_config:max-rate`` (bits/s),
   referenced by the Port's ``qos`` column. The userspace datapath sends through the veth's
-  qdisc, so this works there too; ``egress-policer`` exists only for DPDK ports.
+  qdisc, so this works there too; ``egress-policer`` exists only for DPDK ports;
+* from the container, also: a ``tbf`` qdisc on the container's own interface (the "shaper"),
+  because the ingress policer is a tc ingress action that the userspace datapath (which reads
+  the veth through AF_PACKET) never passes, and that kernels without ``act_police`` lack.
 
 The QoS row carries the container and interface in ``external_ids``: only rows with that
 identity are ever changed or destroyed. QoS is a root table (a row no port references stays),
@@ -99,6 +102,61 @@ def egress_of(row: Qos | None) -> int | None:
         return None
     bits = row.other_config["max-rate"]
     return int(bits) // 1000 if bits.isdigit() and int(bits) % 1000 == 0 else None
+
+
+# The shaper: a tbf root qdisc on the container's interface: `rate` kbps; `burst` kb, else
+# 100 ms of `rate`, at least SHAPER_MIN_BURST bytes.
+SHAPER_LATENCY = "50ms"
+SHAPER_MIN_BURST = 3000  # bytes: two full frames; a smaller bucket drops every full-size frame
+
+
+def shaper_want(net: NetworkAttachment) -> tuple[int, int] | None:
+    """(rate, burst) in bytes/s and bytes that ``net`` asks for, or None (no rate)."""
+    if not net.rate:
+        return None
+    burst = net.burst * 125 if net.burst else net.rate * 125 // 10
+    return net.rate * 125, max(burst, SHAPER_MIN_BURST)
+
+
+def shaper_read(net: NetworkAttachment) -> list[str]:
+    return ["tc", "-j", "qdisc", "show", "dev", net.interface]
+
+
+def shaper_of(text: str) -> tuple[int, int] | None:
+    """The (rate, burst) of the tbf root qdisc in ``tc -j qdisc show dev IF`` output."""
+    for q in json.loads(text or "[]"):
+        if q.get("kind") == "tbf" and q.get("root"):
+            opts = q.get("options", {})
+            return int(opts.get("rate", 0)), int(opts.get("burst", 0))
+    return None
+
+
+def shaper_view(have: tuple[int, int] | None) -> dict[str, int] | None:
+    """What ``changes`` say of a shaper: ``{"rate": kbps, "burst": bytes}``."""
+    return None if have is None else {"rate": have[0] // 125, "burst": have[1]}
+
+
+def shaper_argv(net: NetworkAttachment, have: tuple[int, int] | None) -> list[str] | None:
+    """The ``tc`` command bringing the shaper to ``net`` (None: nothing to do). tc keeps the
+    burst as a time, so a burst read back within 2 % counts as equal."""
+    want = shaper_want(net)
+    if want is None:
+        return None if have is None else ["tc", "qdisc", "del", "dev", net.interface, "root"]
+    if have is not None and have[0] == want[0] and abs(have[1] - want[1]) <= want[1] // 50:
+        return None
+    return [
+        "tc", "qdisc", "replace", "dev", net.interface, "root", "tbf",
+        "rate", f"{net.rate}kbit", "burst", str(want[1]), "latency", SHAPER_LATENCY,
+    ]  # fmt: skip
+
+
+def limited(container: str, net: NetworkAttachment, have: Rates) -> bool:
+    """Whether ``net`` has or had a rate (so its shaper must be read): declared, or policing or
+    our QoS row on its port. Unlimited attachments cost no read inside the container."""
+    port = host_ifname(container, net.interface)
+    qos_id = have.port_qos.get(port)
+    ours = _ours(have.qos.get(qos_id)) if qos_id else False
+    return bool(net.rate) or have.policing.get(port, (0, 0)) != (0, 0) or ours
 
 
 def diff_rate(

@@ -196,20 +196,37 @@ def test_have_ovs(monkeypatch):
     assert attach.have_ovs() is True
 
 
-def test_rate_of_an_intact_attachment_changes_in_place_in_one_transaction():
+def _tc_only(monkeypatch):
+    monkeypatch.setattr(attach.shutil, "which", lambda name: "/sbin/tc" if name == "tc" else None)
+
+
+def test_rate_of_an_intact_attachment_changes_in_place_in_one_transaction(monkeypatch):
+    _tc_only(monkeypatch)
     host = names.host_ifname("web01", "eth0")
     rated = spec(networks=[{"bridge": "br0", "ip": "10.0.0.2/24", "mtu": 1450,
                             "rate": 8000}]).networks  # fmt: skip
     a = attacher(owned("web01", "eth0"), links=[host])
     a.ovsdb.limits = rates_text([[host, ["set", []]]], [[host, 0, 0]])
-    want = {"eth0": {"rate": {"old": None, "new": 8000}}}
+    shaper = {"old": None, "new": {"rate": 8000, "burst": 100000}}
+    want = {"eth0": {"rate": {"old": None, "new": 8000}, "shaper": shaper}}
+    read = ["nsenter", "-t", "42", "-n", "tc", "-j", "qdisc", "show", "dev", "eth0"]
     assert a.ensure("web01", rated, 42, test=True) == want
-    assert a.ovsdb.transactions == [] and a.run.calls == [(["ip", "-n", "hostA", "-o", "link",
-                                                            "show"], None)]  # fmt: skip
+    assert a.ovsdb.transactions == [] and a.run.calls == [
+        (["ip", "-n", "hostA", "-o", "link", "show"], None), (read, None)]  # fmt: skip
     assert a.ensure("web01", rated, 42, test=False) == want
     (txn,) = a.ovsdb.transactions  # no re-attachment: no veth, no port change
     assert [c[:2] for c in txn] == [["set", "Interface"], ["--id=@smq0", "create"], ["set", "Port"]]
     assert not any("link" in argv and "add" in argv for argv, _ in a.run.calls)
+    assert a.run.calls[-1][0] == [
+        "nsenter", "-t", "42", "-n", "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf",
+        "rate", "8000kbit", "burst", "100000", "latency", "50ms",
+    ]  # fmt: skip
+
+
+def test_validate_names_a_missing_tc_for_a_rate():
+    rated = spec(networks=[{"bridge": "br0", "rate": 8000}]).networks
+    with pytest.raises(SaltmeshError, match="web01 eth0: rate needs tc"):
+        attacher().validate("web01", rated)
 
 
 def test_a_deleted_port_takes_our_qos_row_along():
@@ -222,10 +239,14 @@ def test_a_deleted_port_takes_our_qos_row_along():
     assert a.ovsdb.transactions == [[["del-port", "br0", gone[0].name], ["destroy", "QoS", "q1"]]]
 
 
-def test_a_new_port_comes_with_its_limits():
+def test_a_new_port_comes_with_its_limits(monkeypatch):
+    _tc_only(monkeypatch)
     rated = spec(networks=[{"bridge": "br0", "rate": 1000, "burst": 10}]).networks
     a = attacher()
     changes = a.ensure("web01", rated, 42, test=False)
     assert changes["eth0"]["new"] == {"bridge": "br0", "rate": 1000, "burst": 10}
     (txn,) = a.ovsdb.transactions
     assert txn[0][0] == "add-port" and ["set", "Port", txn[0][2], "qos=@smq"] in txn
+    tbf = [argv for argv, _ in a.run.calls if "tbf" in argv]  # burst 10 kb: the floor, 3000 B
+    assert tbf == [["nsenter", "-t", "42", "-n", "tc", "qdisc", "replace", "dev", "eth0", "root",
+                    "tbf", "rate", "1000kbit", "burst", "3000", "latency", "50ms"]]  # fmt: skip

@@ -109,3 +109,20 @@ def test_deleted_port_takes_our_row_along_and_orphans_are_destroyed(have):
         {"eth9": {"qos": {"old": Q2, "new": None}}},
     )
     assert rates.orphans("db01", have) == ([], {})
+
+
+def test_the_shaper_is_read_compared_and_removed():
+    from tests.unit.containers.fakes import spec as spec_
+
+    (net,) = spec_(networks=[{"bridge": "br0", "rate": 8000}]).networks
+    (bare,) = spec_(networks=[{"bridge": "br0"}]).networks
+    text = '[{"kind":"tbf","handle":"8002:","root":true,"options":{"rate":1000000,"burst":99000}}]'
+    have = rates.shaper_of(text)
+    assert have == (1000000, 99000) and rates.shaper_of("[]") is None
+    assert rates.shaper_want(net) == (1000000, 100000)
+    assert rates.shaper_argv(net, have) is None  # tc's rounding of the burst: within 2 %
+    assert rates.shaper_argv(net, (1000000, 90000))[:7] == [
+        "tc", "qdisc", "replace", "dev", "eth0", "root", "tbf"]  # fmt: skip
+    assert rates.shaper_argv(bare, have) == ["tc", "qdisc", "del", "dev", "eth0", "root"]
+    assert rates.shaper_argv(bare, None) is None
+    assert rates.shaper_view(have) == {"rate": 8000, "burst": 99000}

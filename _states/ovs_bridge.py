@@ -35,16 +35,7 @@ def __virtual__():
 
 def _run(fun, args):
     """The state's return, alone or batched with its neighbours (:mod:`saltmesh.ovs.batchstate`)."""
-    return batchstate.run(
-        __virtualname__,
-        fun,
-        args,
-        salt=__salt__,
-        opts=__opts__,
-        context=__context__,
-        dunders=globals(),
-        expected=(CommandExecutionError,),
-    )
+    return batchstate.run_for(globals(), fun, args, expected=(CommandExecutionError,))
 
 
 def mod_init(low):  # pylint: disable=unused-argument

@@ -28,6 +28,20 @@ KEY = "saltmesh.ovs.batch"
 NOUNS = {"ovs_port": "Port", "ovs_bridge": "Bridge"}
 
 
+def run_for(
+    module: Mapping[str, Any],
+    fun: str,
+    args: Mapping[str, Any],
+    expected: tuple[type[BaseException], ...],
+) -> dict[str, Any]:
+    """:func:`run` for the state module whose globals are ``module`` (its ``__virtualname__``
+    and Salt's dunders)."""
+    return run(
+        module["__virtualname__"], fun, args, salt=module["__salt__"], opts=module["__opts__"],
+        context=module["__context__"], dunders=module, expected=expected,
+    )  # fmt: skip
+
+
 def run(
     state: str,
     fun: str,

@@ -85,10 +85,11 @@ def render(host=None):
     return {found.path(kind): text for kind, text in render_.render(found).items()}
 
 
-def ensure(host=None, test=False):
+def ensure(host=None, test=False, ovsdb=None, netns=None):
     """
     Bring this host's dnsmasq to the plan: a state return (result, changes, comment); changes
-    nothing with ``test=True``. Holds the host lock.
+    nothing with ``test=True``. Holds the host lock. ``ovsdb``/``netns`` override the minion
+    options ``saltmesh:ovsdb`` and ``saltmesh:netns``.
 
     CLI Example:
 
@@ -102,6 +103,7 @@ def ensure(host=None, test=False):
     timeout = float(_opt("lock_timeout") or hostlock.DEFAULT_TIMEOUT)
     try:
         with hostlock.held(__opts__["cachedir"], test=bool(test), timeout=timeout):
-            return service.ensure(found, service.Host(_opt("ovsdb"), _opt("netns")), test=test)
+            where = service.Host(ovsdb or _opt("ovsdb"), netns or _opt("netns"))
+            return service.ensure(found, where, test=test)
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None

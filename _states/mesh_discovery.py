@@ -25,7 +25,7 @@ def __virtual__():
     return __virtualname__
 
 
-def managed(name, host=None):
+def managed(name, host=None, ovsdb=None, netns=None):
     """
     Make this host's dnsmasq serve exactly what the pillar says.
 
@@ -34,6 +34,9 @@ def managed(name, host=None):
     host
         The docker host's name in the ``servers`` pillar. Default: the docker host whose
         ``minion_id`` is this minion's id.
+    ovsdb, netns
+        Override the minion options ``saltmesh:ovsdb`` and ``saltmesh:netns`` (as
+        ``container.placed`` does).
 
     In order: the OVS internal port ``smdns-<hex>`` on the mesh bridge with the host's
     ``overlay_address``; the configuration (checked with ``dnsmasq --test`` before it replaces
@@ -45,7 +48,7 @@ def managed(name, host=None):
     test = bool(__opts__["test"])
     return stateret.from_call(
         name,
-        lambda: __salt__["saltmesh_discovery.ensure"](host, test=test),
+        lambda: __salt__["saltmesh_discovery.ensure"](host, test=test, ovsdb=ovsdb, netns=netns),
         test=test,
         expected=(CommandExecutionError,),
     )

@@ -23,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 
@@ -42,22 +41,6 @@ SUBNET = "10.79.0"
 RANGE = [f"{SUBNET}.200", f"{SUBNET}.249"]  # saltmesh:discovery:dhcp_range
 BR = "br-disc"
 GIVE_UP = 150  # seconds a peer may need without gratuitous ARP (ARP reachable 15-45 s + probes)
-
-
-@pytest.fixture(scope="module")
-def tag():
-    return "smd" + uuid.uuid4().hex[:4]
-
-
-@pytest.fixture(scope="module")
-def image(tag, tmp_path_factory):
-    if not d.have_docker():
-        pytest.skip("dockerd or /bin/busybox (busybox-static) missing")
-    ref = f"{tag}img/busybox:latest"
-    d.import_image(d.rootfs_tar(tmp_path_factory.mktemp("img") / "rootfs.tar"), ref)
-    yield ref
-    d.remove_containers(tag)
-    d.remove_images(f"{tag}img")
 
 
 @pytest.fixture(scope="module")

@@ -189,6 +189,23 @@ def state_of(ret, sid: str) -> dict:
     return found[0]
 
 
+def placement_steps(ret) -> dict[tuple[str, str], dict]:
+    """``{(phase, minion): its container.placed result}`` of a ``state.orchestrate
+    orch.placement`` run (the minion's other state, mesh.discovery's, left out); every phase
+    and every state must have succeeded."""
+    assert ret.returncode == 0, ret.stdout
+    (steps,) = ret.data["data"].values()
+    out = {}
+    for key, step in steps.items():
+        assert step["result"] is not False, step
+        for minion, states in (step["changes"].get("ret") or {}).items():
+            assert all(r["result"] is not False for r in states.values()), states
+            ids = ("saltmesh-containers", "saltmesh-containers-prune")
+            (one,) = [r for r in states.values() if r["__id__"] in ids]
+            out[(key.split("_|-")[1], minion)] = one
+    return out
+
+
 def changed(ret) -> list[dict]:
     return [r for r in state_ret(ret) if r["changes"]]
 

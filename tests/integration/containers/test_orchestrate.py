@@ -12,7 +12,7 @@ import time
 import pytest
 
 from saltmesh.containers.names import host_ifname
-from tests.conftest import Pillar
+from tests.conftest import Pillar, placement_steps
 from tests.support import docker as d
 
 pytestmark = [pytest.mark.usefixtures("docker_ok"), pytest.mark.reliability]
@@ -30,17 +30,7 @@ def _master_synced(salt_run_cli):
 def orchestrate(cli, test=False):
     """``{(phase, minion): changes}`` of one orchestration; every phase must succeed."""
     ret = cli.run("state.orchestrate", "orch.placement", f"test={test}")
-    assert ret.returncode == 0, ret.stdout
-    (steps,) = ret.data["data"].values()
-    out = {}
-    for key, step in steps.items():
-        assert step["result"] is not False, step
-        phase = key.split("_|-")[1]
-        for minion, states in (step["changes"].get("ret") or {}).items():
-            (one,) = states.values()
-            assert one["result"] is not False, one
-            out[(phase, minion)] = one["changes"]
-    return out
+    return {key: one["changes"] for key, one in placement_steps(ret).items()}
 
 
 def moved_changes(out):

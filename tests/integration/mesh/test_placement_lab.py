@@ -16,6 +16,7 @@ import uuid
 import pytest
 import yaml
 
+from tests.conftest import placement_steps
 from tests.support import docker as d
 from tests.support.net import received
 
@@ -34,19 +35,10 @@ def image(tmp_path_factory):
 
 
 def orchestrate(run):
-    """``{(phase, minion): changes}`` of ``orch.placement``; every phase must succeed."""
+    """``{(phase, minion): changes}`` of ``orch.placement``, where something changed; every
+    phase must succeed."""
     ret = run.run("state.orchestrate", "orch.placement")
-    assert ret.returncode == 0, ret.stdout
-    (steps,) = ret.data["data"].values()
-    out = {}
-    for key, step in steps.items():
-        assert step["result"] is not False, step
-        for minion, states in (step["changes"].get("ret") or {}).items():
-            (one,) = states.values()
-            assert one["result"] is not False, one
-            if one["changes"]:
-                out[(key.split("_|-")[1], minion)] = one["changes"]
-    return out
+    return {key: one["changes"] for key, one in placement_steps(ret).items() if one["changes"]}
 
 
 def lifecycle(since, name):

@@ -39,7 +39,9 @@ def untouched(ovs):
     return state
 
 
-@pytest.mark.parametrize(("expect", "pillar"), cases("inventory", "containers", "mesh"))
+@pytest.mark.parametrize(
+    ("expect", "pillar"), cases("inventory", "containers", "mesh", "discovery")
+)
 def test_states_refuse_bad_pillar(expect, pillar, salt_cli, salt_minion, untouched):
     """Applied on docker host d1 (this minion): the states that read the culprit fail naming it;
     the others have nothing to do."""
@@ -52,7 +54,12 @@ def test_states_refuse_bad_pillar(expect, pillar, salt_cli, salt_minion, untouch
     )
     assert "Traceback" not in ret.stdout + ret.stderr, ret
     results = {r["__id__"]: r for r in ret.data.values()} if isinstance(ret.data, dict) else {}
-    assert sorted(results) == ["saltmesh-containers", "saltmesh-mesh"], ret
+    ids = ["saltmesh-containers", "saltmesh-discovery", "saltmesh-mesh"]
+    assert sorted(results) == ids, ret
+    # mesh.discovery requires the mesh state, which every case fails: it does nothing
+    discovery = results.pop("saltmesh-discovery")
+    assert discovery["result"] is False and discovery["changes"] == {}, discovery
+    assert "requisite" in discovery["comment"].lower(), discovery
     try:  # a problem the inventory sees fails both; one only the mesh planner sees, the mesh
         inventory.parse(pillar)
         failing = ["saltmesh-mesh"]
@@ -67,7 +74,7 @@ def test_states_refuse_bad_pillar(expect, pillar, salt_cli, salt_minion, untouch
 
 
 @pytest.mark.parametrize(
-    ("expect", "pillar"), cases("inventory", "containers", "mesh", "placement")
+    ("expect", "pillar"), cases("inventory", "containers", "mesh", "placement", "discovery")
 )
 def test_runners_refuse_bad_pillar(expect, pillar, runner, pillar_tree):
     """Each runner that reads the culprit answers with an error naming it: ``mesh.plan``

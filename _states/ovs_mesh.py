@@ -20,7 +20,7 @@ import functools
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import inventory, stateret
+from saltmesh import inventory, memo, stateret
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import planner, sync
 
@@ -57,14 +57,21 @@ def managed(name, host=None):
     )
 
 
-def _managed(name, host, test):
+def _plan(host):
     inv = inventory.parse(__pillar__)
-    host = host or planner.host_for_minion(inv, __opts__["id"])
-    plan = planner.plan_host(inv, host)
+    plan = planner.plan_host(inv, host or planner.host_for_minion(inv, __opts__["id"]))
+    return plan, (plan.flow.rules() if plan.flow is not None else None)
+
+
+def _managed(name, host, test):
+    # the plan is a pure function of the pillar: an unchanged pillar is read back (saltmesh.memo)
+    key = memo.digest(__pillar__, "ovs_mesh.managed", __opts__["id"], host)
+    plan, rules = memo.cached(
+        __opts__.get("cachedir"), key, functools.partial(_plan, host), write=not test
+    )
     if plan.flow is None:
         summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
     else:
-        rules = plan.flow.rules()
         summary = (
             f"mesh {plan.mesh} on {plan.bridge} (flow): {plan.flow.port} on {plan.flow.bridge},"
             f" {len(rules)} rules for {len(plan.flow.peers)} peers"

@@ -15,6 +15,7 @@ import logging
 
 from salt.exceptions import ArgumentValueError, CommandExecutionError
 
+from saltmesh import options
 from saltmesh.containers.attach import Attacher
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.ovs import module3007 as m3007
@@ -30,10 +31,15 @@ def __virtual__():
     return virtual(__virtualname__)
 
 
+def _config():
+    """Our options as ``config.get`` finds them (saltmesh.options: nothing copied)."""
+    return options.getter(__opts__, __grains__, __pillar__, __salt__["config.get"])
+
+
 def _query(*args):
     """ovs-vsctl's stdout for ``args``, or ``None`` when it fails (logged at debug)."""
     try:
-        return Ovsdb.from_options(__salt__["config.get"]).run(*(str(a) for a in args))
+        return Ovsdb.from_options(_config()).run(*(str(a) for a in args))
     except SaltmeshError as err:
         log.debug("openvswitch: %s", err)
         _failed(err)
@@ -54,9 +60,7 @@ def _write(clauses):
     """Run ``clauses`` as one transaction under the host lock: ``None``, or the error text
     (ovs-vsctl's stderr, as 3007 returned it)."""
     try:
-        Reconciler.from_options(__salt__["config.get"], __context__, __opts__["cachedir"]).transact(
-            clauses
-        )
+        Reconciler.from_options(_config(), __context__, __opts__["cachedir"]).transact(clauses)
     except (SaltmeshError, OSError) as err:
         ovs_said = isinstance(err, CommandError)  # else the lock: worth a warning
         log.log(logging.DEBUG if ovs_said else logging.WARNING, "openvswitch: %s", err)
@@ -287,7 +291,7 @@ def port_create_vlan(br, port, id, internal=False):  # pylint: disable=redefined
         return False
     try:
         # the netdev where ovs-vswitchd runs (saltmesh:netns), else here
-        netns = __salt__["config.get"]("saltmesh:netns") or None
+        netns = _config()("saltmesh:netns") or None
         if not internal and str(port) not in Attacher(None, netns).links:
             return False
     except SaltmeshError as err:
@@ -364,7 +368,7 @@ def db_get(table, record, column, if_exists=False):
         salt '*' openvswitch.db_get Port br0 vlan_mode
     """
     try:
-        out = Ovsdb.from_options(__salt__["config.get"]).run(
+        out = Ovsdb.from_options(_config()).run(
             *m3007.db_get_args(str(table), str(record), str(column), if_exists)
         )
     except CommandError as err:

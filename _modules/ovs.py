@@ -32,6 +32,7 @@ import logging
 
 from salt.exceptions import CommandExecutionError
 
+from saltmesh import options
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs import batch, views
 from saltmesh.ovs.openflow import Ofctl
@@ -47,14 +48,19 @@ def __virtual__():
     return virtual(__virtualname__)
 
 
+def _config():
+    """Our options as ``config.get`` finds them (saltmesh.options: nothing copied)."""
+    return options.getter(__opts__, __grains__, __pillar__, __salt__["config.get"])
+
+
 def _db():
-    return Ovsdb.from_options(__salt__["config.get"])
+    return Ovsdb.from_options(_config())
 
 
 def _reconciler():
     """The core for this minion's OVSDB, with the run's snapshot cached in ``__context__`` and
     the host lock around every write."""
-    return Reconciler.from_options(__salt__["config.get"], __context__, __opts__["cachedir"])
+    return Reconciler.from_options(_config(), __context__, __opts__["cachedir"])
 
 
 def _call(fn, *args, **kwargs):
@@ -315,7 +321,7 @@ def ensure_record(table, record, data, test=False):
 
 
 def _ofctl():
-    return Ofctl.from_options(__salt__["config.get"])
+    return Ofctl.from_options(_config())
 
 
 def flows(bridge, cookie):

@@ -15,7 +15,7 @@ CLI Example:
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import hostlock, inventory, stateret
+from saltmesh import hostlock, inventory, options, stateret
 from saltmesh.discovery import plan, service
 from saltmesh.discovery import render as render_
 from saltmesh.errors import SaltmeshError
@@ -28,7 +28,8 @@ def __virtual__():
 
 
 def _opt(key):
-    return __salt__["config.get"](f"saltmesh:{key}") or None
+    get = options.getter(__opts__, __grains__, __pillar__, __salt__["config.get"])
+    return get(f"saltmesh:{key}") or None
 
 
 def _plan(host=None):

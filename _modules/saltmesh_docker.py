@@ -36,7 +36,7 @@ import logging
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import hostlock, inventory
+from saltmesh import hostlock, inventory, options
 from saltmesh.containers import attach, engine, images, labels, minion, placed, ports, reconcile
 from saltmesh.errors import PillarError, SaltmeshError
 from saltmesh.inventory.containers import container_name_problem
@@ -59,7 +59,8 @@ def __virtual__():
 
 def _opt(key, default=None):
     try:
-        return __salt__["config.get"](f"saltmesh:{key}", default)
+        get = options.getter(__opts__, __grains__, __pillar__, __salt__["config.get"])
+        return get(f"saltmesh:{key}", default)
     except NameError:  # __salt__ not injected yet (during __virtual__)
         return (__opts__.get("saltmesh") or {}).get(key, default)
 

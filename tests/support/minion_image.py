@@ -67,15 +67,27 @@ def image(salt: str = SALT_VERSION, log=print) -> str:
 
 
 def docker_gateway() -> str:
-    """The gateway of dockerd's default ``bridge`` network (``docker0``), e.g. 172.17.0.1."""
+    """The gateway of dockerd's default ``bridge`` network (``docker0``), e.g. 172.17.0.1.
+
+    Docker 20.10 leaves ``Gateway`` out of the network's IPAM config when dockerd found no
+    ``docker0`` at its start (a fresh machine): then the bridge interface's own address is it.
+    """
     out = subprocess.run(
-        ["docker", "network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}"],
+        ["docker", "network", "inspect", "bridge", "--format", "{{json .}}"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    for entry in json.loads(out.stdout) or []:
+    net = json.loads(out.stdout)
+    for entry in (net.get("IPAM") or {}).get("Config") or []:
         if entry.get("Gateway") and ":" not in entry["Gateway"]:
             return entry["Gateway"]
-    raise RuntimeError("the default bridge network has no IPv4 gateway")
+    ifname = (net.get("Options") or {}).get("com.docker.network.bridge.name", "docker0")
+    out = subprocess.run(["ip", "-j", "-4", "addr", "show", "dev", ifname],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    for link in json.loads(out.stdout or "[]"):
+        for addr in link.get("addr_info", []):
+            if addr.get("family") == "inet":
+                return addr["local"]
+    raise RuntimeError(f"the default bridge network ({ifname}) has no IPv4 address")
 
 
 def minion_server(

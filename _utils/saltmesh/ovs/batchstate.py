@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
+from saltmesh import options
 from saltmesh.ovs import batch, chunks, wording
 from saltmesh.stateret import from_call
 
@@ -96,7 +97,9 @@ def _batched(
         if kept is not None and kept[0] == batch.op_kwargs(op, kwargs):
             return kept[1]
     lowstate = dunders.get("__lowstate__") or ()
-    get = salt["config.get"]
+    get = options.getter(
+        opts, dunders.get("__grains__"), dunders.get("__pillar__"), salt["config.get"]
+    )
     if len(lowstate) < 2 or not get("saltmesh:ovs_batch", True):
         return None
     items = chunks.select(

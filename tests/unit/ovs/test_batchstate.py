@@ -15,9 +15,8 @@ class Salt(dict):
     def __init__(self, batch=True):
         super().__init__()
         self.calls = []
-        self["config.get"] = lambda key, default=None: (
-            batch if key == "saltmesh:ovs_batch" else default
-        )
+        self.batch = batch  # the minion option saltmesh:ovs_batch (read from opts, see state())
+        self["config.get"] = lambda key, default="": default
         self["ovs.apply_batch"] = self.apply_batch
         self["ovs.ensure_port"] = self.ensure_port
 
@@ -36,7 +35,8 @@ class Salt(dict):
 def state(name, salt, context, low, lowstate, test=False):
     args = {"name": name, "bridge": "br0", "type": "internal", "tag": None}
     dunders = {"__low__": low, "__lowstate__": lowstate, "__running__": {}, "__instance_id__": "r1"}
-    return batchstate.run("ovs_port", "present", args, salt=salt, opts={"test": test},
+    opts = {"test": test, "saltmesh": {"ovs_batch": salt.batch}}
+    return batchstate.run("ovs_port", "present", args, salt=salt, opts=opts,
                           context=context, dunders=dunders, expected=(RuntimeError,))  # fmt: skip
 
 

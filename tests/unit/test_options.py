@@ -1,0 +1,42 @@
+"""saltmesh.options: config.get's answers, read without copying Salt's dicts."""
+
+from saltmesh import options
+
+
+class Guarded(dict):
+    """A dict whose ``[]`` fails: Salt 3008's proxies deep-copy on ``[]`` of a nested value."""
+
+    def __getitem__(self, key):
+        raise AssertionError(f"[{key!r}] would copy the mapping")
+
+
+def test_config_get_order_and_default():
+    opts = {"saltmesh": {"ovsdb": "unix:/opts.sock"}}
+    grains = {"saltmesh": {"netns": "ns-grains"}}
+    pillar = {"saltmesh": {"netns": "ns-pillar", "ovs_batch": False}, "master": {"x": {"y": 1}}}
+    get = options.getter(opts, grains, pillar)
+    assert get("saltmesh:ovsdb") == "unix:/opts.sock"
+    assert get("saltmesh:netns") == "ns-grains"  # grains before pillar
+    assert get("saltmesh:ovs_batch", True) is False  # a false value is a value
+    assert get("x:y") == 1  # the master's options as the pillar carries them
+    assert get("saltmesh:ovs_rundir") == ""  # config.get's default
+    assert get("saltmesh:ovsdb_timeout", 30) == 30
+    assert get("saltmesh:ovsdb:deeper") == ""  # a string is not traversed
+
+
+def test_reads_with_get_only():
+    pillar = Guarded(saltmesh=Guarded(mesh={"topology": "flow"}), servers=Guarded(a={}))
+    get = options.getter(Guarded(), None, pillar)
+    assert get("saltmesh:mesh:topology") == "flow"
+    assert get("saltmesh:missing", None) is None
+
+
+def test_sdb_uri_goes_to_salt():
+    calls = []
+
+    def config_get(key, default=""):
+        calls.append(key)
+        return "resolved"
+
+    get = options.getter({"saltmesh": {"ovsdb": "sdb://vault/ovsdb"}}, {}, {}, config_get)
+    assert get("saltmesh:ovsdb") == "resolved" and calls == ["saltmesh:ovsdb"]

@@ -49,8 +49,7 @@ def __virtual__():
 
 
 def _config():
-    """Our options as ``config.get`` finds them (saltmesh.options: nothing copied)."""
-    return options.getter(__opts__, __grains__, __pillar__, __salt__["config.get"])
+    return options.of_module(globals())
 
 
 def _db():

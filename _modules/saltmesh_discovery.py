@@ -28,8 +28,7 @@ def __virtual__():
 
 
 def _opt(key):
-    get = options.getter(__opts__, __grains__, __pillar__, __salt__["config.get"])
-    return get(f"saltmesh:{key}") or None
+    return options.of_module(globals())(f"saltmesh:{key}") or None
 
 
 def _plan(host=None):

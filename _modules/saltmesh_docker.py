@@ -58,11 +58,8 @@ def __virtual__():
 
 
 def _opt(key, default=None):
-    try:
-        get = options.getter(__opts__, __grains__, __pillar__, __salt__["config.get"])
-        return get(f"saltmesh:{key}", default)
-    except NameError:  # __salt__ not injected yet (during __virtual__)
-        return (__opts__.get("saltmesh") or {}).get(key, default)
+    # also during __virtual__, before __salt__ is injected (then from opts, grains and pillar)
+    return options.of_module(globals())(f"saltmesh:{key}", default)
 
 
 def _url():

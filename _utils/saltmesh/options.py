@@ -51,3 +51,15 @@ def getter(
         return default
 
     return get
+
+
+def of_module(dunders: Mapping[str, Any]) -> Callable[..., Any]:
+    """:func:`getter` for a loader module, from its globals (``__opts__``, ``__grains__``,
+    ``__pillar__``, ``__salt__``)."""
+    salt = dunders.get("__salt__") or {}
+    return getter(
+        dunders["__opts__"],
+        dunders.get("__grains__"),
+        dunders.get("__pillar__"),
+        salt.get("config.get"),
+    )

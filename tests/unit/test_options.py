@@ -40,3 +40,10 @@ def test_sdb_uri_goes_to_salt():
 
     get = options.getter({"saltmesh": {"ovsdb": "sdb://vault/ovsdb"}}, {}, {}, config_get)
     assert get("saltmesh:ovsdb") == "resolved" and calls == ["saltmesh:ovsdb"]
+
+
+def test_of_module_reads_a_loader_modules_globals():
+    dunders = {"__opts__": {"saltmesh": {"netns": "ns1"}}, "__pillar__": {"saltmesh": {"x": 1}}}
+    get = options.of_module(dunders)  # no __grains__, no __salt__ (as during __virtual__)
+    assert get("saltmesh:netns") == "ns1" and get("saltmesh:x") == 1
+    assert get("saltmesh:missing", None) is None

@@ -97,9 +97,7 @@ def _batched(
         if kept is not None and kept[0] == batch.op_kwargs(op, kwargs):
             return kept[1]
     lowstate = dunders.get("__lowstate__") or ()
-    get = options.getter(
-        opts, dunders.get("__grains__"), dunders.get("__pillar__"), salt["config.get"]
-    )
+    get = options.of_module({**dunders, "__opts__": opts, "__salt__": salt})
     if len(lowstate) < 2 or not get("saltmesh:ovs_batch", True):
         return None
     items = chunks.select(

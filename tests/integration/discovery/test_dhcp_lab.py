@@ -109,17 +109,23 @@ def placed(cli, host, test=False):
     return one
 
 
-def declare(pillar, minion, lab, containers, **saltmesh):
-    """The lab's docker hosts (each with its DNS/DHCP overlay address) and ``containers``."""
-    servers = {
+def lab_servers(lab, minion, subnet=SUBNET) -> dict:
+    """The lab's docker hosts, each with its DNS/DHCP overlay address ``<subnet>.<index>``;
+    the first is ``minion``'s."""
+    return {
         h.name: {
             "node_type": "docker_host",
             "address": h.underlay_ip,
             "minion_id": minion.id if h.index == 1 else f"{h.name}-minion",
-            "overlay_address": f"{SUBNET}.{h.index}/24",
+            "overlay_address": f"{subnet}.{h.index}/24",
         }
         for h in lab.hosts
     }
+
+
+def declare(pillar, minion, lab, containers, **saltmesh):
+    """The lab's docker hosts (each with its DNS/DHCP overlay address) and ``containers``."""
+    servers = lab_servers(lab, minion)
     discovery = {"mesh": {"bridge": BR}, "discovery": {"dhcp_range": RANGE}}
     pillar.set({"servers": {**servers, **containers}, "saltmesh": {**discovery, **saltmesh}})
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import state_ret
-from tests.integration.discovery.test_dhcp_lab import BR, box, placed
+from tests.integration.discovery.test_dhcp_lab import BR, box, lab_servers, placed
 from tests.support import docker as d
 from tests.support.lab import Lab
 from tests.support.net import received
@@ -64,15 +64,7 @@ def lab(tag, tmp_path_factory):
 
 
 def declare(pillar, minion, lab, containers) -> None:
-    servers = {
-        h.name: {
-            "node_type": "docker_host",
-            "address": h.underlay_ip,
-            "minion_id": minion.id if h.index == 1 else f"{h.name}-minion",
-            "overlay_address": f"{SUBNET}.{h.index}/24",
-        }
-        for h in lab.hosts
-    }
+    servers = lab_servers(lab, minion, SUBNET)
     files = lab.files  # type: ignore[attr-defined]
     saltmesh = {
         "mesh": {"bridge": BR, "domain": DOMAIN},

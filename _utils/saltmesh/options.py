@@ -27,6 +27,16 @@ def lookup(mapping: Any, key: str, delimiter: str = ":") -> Any:
     return node
 
 
+def flag(value: Any, default: bool) -> bool:
+    """An on/off option: a bool, or a string a YAML or CLI user would write (``"false"``,
+    ``"no"``, ``"off"``, ``"0"`` are off); ``None`` or ``""`` is ``default``."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "off", "0")
+    return bool(value)
+
+
 def getter(
     opts: Mapping[str, Any],
     grains: Mapping[str, Any] | None,

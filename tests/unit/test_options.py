@@ -47,3 +47,11 @@ def test_of_module_reads_a_loader_modules_globals():
     get = options.of_module(dunders)  # no __grains__, no __salt__ (as during __virtual__)
     assert get("saltmesh:netns") == "ns1" and get("saltmesh:x") == 1
     assert get("saltmesh:missing", None) is None
+
+
+def test_flag_reads_strings_as_a_user_means_them():
+    for off in (False, "false", "False", "no", "off", "0", 0):
+        assert options.flag(off, True) is False, off
+    for on in (True, "true", "yes", "on", "1", 1):
+        assert options.flag(on, False) is True, on
+    assert options.flag(None, True) is True and options.flag("", False) is False

@@ -98,7 +98,7 @@ def _batched(
             return kept[1]
     lowstate = dunders.get("__lowstate__") or ()
     get = options.of_module({**dunders, "__opts__": opts, "__salt__": salt})
-    if len(lowstate) < 2 or not get("saltmesh:ovs_batch", True):
+    if len(lowstate) < 2 or not options.flag(get("saltmesh:ovs_batch", None), True):
         return None
     items = chunks.select(
         low, lowstate, dunders.get("__running__") or {}, failhard=bool(opts.get("failhard"))

@@ -63,6 +63,6 @@ def test_a_stash_of_another_run_or_other_arguments_is_not_used():
 
 def test_test_mode_and_the_option_off_run_alone():
     low = [chunk("p1"), chunk("p2")]
-    for salt, test in ((Salt(), True), (Salt(batch=False), False)):
+    for salt, test in ((Salt(), True), (Salt(batch=False), False), (Salt(batch="false"), False)):
         state("p1", salt, {}, low[0], low, test=test)
         assert salt.calls == [("alone", "p1", test)]

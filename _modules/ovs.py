@@ -342,12 +342,14 @@ def flows(bridge, cookie):
     return sorted(r.text() for r in _call(_ofctl().dump, bridge, cookie))
 
 
-def sync_flows(bridge, cookie, rules, test=False):
+def sync_flows(bridge, cookie, rules, test=False, early=None):
     """
     Make the rules of ``bridge`` that carry ``cookie`` exactly ``rules`` (a list of
     ``(priority, match, actions)``), in one OpenFlow bundle under the host lock; rules with
     another cookie are never touched. Returns ``{"changes": {"flows": {"old", "new"}},
-    "lines": [...]}``. For other loader modules (the ``ovs_mesh`` state).
+    "lines": [...]}``. ``early``: a :func:`start_flows_dump` of the same bridge and cookie,
+    started before other work (a dump already found in sync then ends the call). For other
+    loader modules (the ``ovs_mesh`` state).
 
     CLI Example:
 
@@ -356,4 +358,25 @@ def sync_flows(bridge, cookie, rules, test=False):
         # from a loader module: __salt__["ovs.sync_flows"](bridge, cookie, rules, test=True)
         salt '*' sys.doc ovs.sync_flows
     """
-    return _call(_reconciler().sync_flows, _ofctl(), bridge, int(str(cookie), 0), rules, test=test)
+    ofctl, cookie = _ofctl(), int(str(cookie), 0)
+    return _call(_reconciler().sync_flows, ofctl, bridge, cookie, rules, test=test, early=early)
+
+
+def start_flows_dump(bridge, cookie):
+    """
+    Start reading the rules of ``bridge`` that carry ``cookie`` now, for a later
+    :func:`sync_flows` call's ``early`` argument (the read runs while the caller does other
+    work); ``None`` when it cannot start. The caller closes it (``.close()``). For other loader
+    modules (the ``ovs_mesh`` state).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        # from a loader module: early = __salt__["ovs.start_flows_dump"](bridge, cookie)
+        salt '*' sys.doc ovs.start_flows_dump
+    """
+    try:
+        return _ofctl().dump_start(bridge, int(str(cookie), 0))
+    except (SaltmeshError, OSError):
+        return None

@@ -76,13 +76,33 @@ def _managed(name, host, test):
             f"mesh {plan.mesh} on {plan.bridge} (flow): {plan.flow.port} on {plan.flow.bridge},"
             f" {len(rules)} rules for {len(plan.flow.peers)} peers"
         )
+    # the rules are read while OVSDB is (most of a flow no-op is reading them)
+    early = None
+    if plan.flow is not None:
+        early = __salt__["ovs.start_flows_dump"](plan.flow.bridge, plan.flow.cookie)
+    try:
+        return _apply(name, summary, plan, rules, test, early)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _apply(name, summary, plan, rules, test, early):
+    """OVSDB in one transaction, then (flow) the rules in one bundle; ``early`` (the rules
+    read at the start) is used only when OVSDB needed no change."""
     try:
         out = __salt__["ovs.apply"](functools.partial(sync.reconcile, plan), test=test)
     except CommandExecutionError as err:
         return stateret.failed(name, f"{summary}: {err}")
     if plan.flow is not None:
         try:
-            fl = __salt__["ovs.sync_flows"](plan.flow.bridge, plan.flow.cookie, rules, test=test)
+            fl = __salt__["ovs.sync_flows"](
+                plan.flow.bridge,
+                plan.flow.cookie,
+                rules,
+                test=test,
+                early=None if out["clauses"] else early,
+            )
         except CommandExecutionError as err:
             return stateret.failed(name, f"{summary}: {err}", changes=out["changes"])
         out = {

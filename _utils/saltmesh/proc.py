@@ -43,3 +43,46 @@ def run(
 def output(argv: Sequence[str], *, stdin: str | None = None, timeout: float = 30) -> str:
     """``run`` and return stdout."""
     return run(argv, stdin=stdin, timeout=timeout).stdout
+
+
+class Pending:
+    """A command started by :func:`start`: :meth:`output` waits for it, :meth:`close` ends it."""
+
+    def __init__(self, argv: list[str], popen: subprocess.Popen, timeout: float):
+        self.argv, self.popen, self.timeout = argv, popen, timeout
+
+    def output(self) -> str:
+        """Its stdout; :class:`CommandError` when it fails or outlives its time."""
+        try:
+            out, err = self.popen.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise CommandError(self.argv, -1, f"timed out after {self.timeout:g} s") from None
+        if self.popen.returncode != 0:
+            raise CommandError(self.argv, self.popen.returncode, err or out)
+        return out
+
+    def close(self) -> None:
+        """Kill it if it still runs, and reap it."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.communicate()
+
+
+def start(argv: Sequence[str], *, timeout: float = 30) -> Pending:
+    """``argv`` started now, read later (:class:`Pending`); as :func:`run`, in the C locale."""
+    argv = [str(a) for a in argv]
+    if shutil.which(argv[0]) is None:
+        raise CommandError(argv, 127, f"{argv[0]} not found on PATH")
+    try:
+        popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "LC_ALL": "C"},
+        )
+    except OSError as err:
+        raise CommandError(argv, 126, str(err)) from None
+    return Pending(argv, popen, timeout)

@@ -305,9 +305,13 @@ class _FakeOfctl:
     def __init__(self, rules):
         self.rules, self.dumps, self.bundles = list(rules), 0, []
 
-    def dump(self, bridge, cookie):
+    def dump_text(self, bridge, cookie):
         self.dumps += 1
-        return list(self.rules)
+        header = "OFPST_FLOW reply (OF1.4) (xid=0x2):\n"
+        return header + "".join(f" cookie={cookie:#x}, {r.text()}\n" for r in self.rules)
+
+    def target(self, bridge):
+        return f"unix:/x/{bridge}.mgmt"
 
     def bundle(self, bridge, lines):
         self.bundles.append(list(lines))
@@ -336,3 +340,82 @@ def test_sync_flows_test_mode_no_op_and_missing_bridge():
         "lines": [],
     }
     assert of.bundles == []
+
+
+def test_sync_flows_does_not_parse_a_dump_already_found_in_sync(tmp_path, monkeypatch):
+    from saltmesh.ovs import reconcile
+    from saltmesh.ovs.reconcile import Reconciler
+
+    want = [Rule(100, "in_port=2", "output:1"), Rule(10, "in_port=1", "drop")]
+    of = _FakeOfctl(want)
+    rec = Reconciler(_FakeDb(["br-t"]), {}, cachedir=str(tmp_path))
+    marks = tmp_path / "saltmesh" / "flows"
+    assert rec.sync_flows(of, "br-t", 5, want, test=True)["lines"] == []
+    assert not marks.exists()  # test mode writes nothing
+    assert rec.sync_flows(of, "br-t", 5, want)["lines"] == []
+    assert len(list(marks.iterdir())) == 1
+
+    parsed = []
+    real_parse = reconcile.parse_dump
+    monkeypatch.setattr(reconcile, "parse_dump", lambda t: parsed.append(t) or real_parse(t))
+    # the same bytes for the same rules: in sync, not parsed
+    assert rec.sync_flows(of, "br-t", 5, want) == {"changes": {}, "lines": []}
+    assert parsed == []
+    # the same rules printed in another order: parsed, in sync, marked again
+    of.rules.reverse()
+    assert rec.sync_flows(of, "br-t", 5, want)["lines"] == [] and len(parsed) == 1
+    assert rec.sync_flows(of, "br-t", 5, want)["lines"] == [] and len(parsed) == 1
+    # drift (an action rewritten by hand) is parsed and repaired
+    of.rules[0] = Rule(10, "in_port=1", "output:3")
+    fixed = rec.sync_flows(of, "br-t", 5, want)
+    assert len(parsed) == 2
+    assert fixed["lines"] == ["add cookie=0x5,priority=10,in_port=1,actions=drop"]
+    # other wanted rules with the old dump bytes: parsed
+    of.rules = list(want)
+    rec.sync_flows(of, "br-t", 5, want)
+    count = len(parsed)
+    other = [*want, Rule(5, "", "drop")]
+    assert rec.sync_flows(of, "br-t", 5, other)["lines"] == [
+        "add cookie=0x5,priority=5,actions=drop"
+    ]
+    assert len(parsed) == count + 1
+
+
+class _Early:
+    """A dump started before the reconciler ran (saltmesh.proc.Pending's interface)."""
+
+    def __init__(self, text=None, error=None):
+        self.text, self.error = text, error
+
+    def output(self):
+        if self.error:
+            raise self.error
+        return self.text
+
+
+def test_sync_flows_early_dump_ends_the_run_only_when_found_in_sync(tmp_path):
+    from saltmesh.errors import CommandError
+    from saltmesh.ovs.reconcile import Reconciler
+
+    want = [Rule(100, "in_port=2", "output:1"), Rule(10, "in_port=1", "drop")]
+    of = _FakeOfctl(want)
+    rec = Reconciler(_FakeDb(["br-t"]), {}, cachedir=str(tmp_path))
+    in_sync = of.dump_text("br-t", 5)
+    # not marked yet: read again under the lock, found in sync, marked
+    assert rec.sync_flows(of, "br-t", 5, want, early=_Early(in_sync))["lines"] == []
+    assert of.dumps == 2
+    # marked: the early dump is the answer, no other read
+    assert rec.sync_flows(of, "br-t", 5, want, early=_Early(in_sync)) == {
+        "changes": {},
+        "lines": [],
+    }
+    assert of.dumps == 2
+    # an early dump that differs (or failed) is dropped: the write plans on a fresh read
+    of.rules = want[:1]
+    stale = _Early(in_sync.replace("output:1", "output:9"))
+    fixed = rec.sync_flows(of, "br-t", 5, want, early=stale)
+    assert fixed["lines"] == ["add cookie=0x5,priority=10,in_port=1,actions=drop"]
+    assert of.dumps == 3 and of.bundles == [fixed["lines"]]
+    failed = _Early(error=CommandError(["ovs-ofctl"], 1, "no such bridge"))
+    assert rec.sync_flows(of, "br-t", 5, want, early=failed)["lines"] == fixed["lines"]
+    assert of.dumps == 4

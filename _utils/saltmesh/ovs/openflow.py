@@ -55,8 +55,19 @@ class Ofctl:
 
     def dump(self, bridge: str, cookie: int) -> list[Rule]:
         """The rules of ``bridge`` whose cookie is exactly ``cookie``."""
-        argv = self.argv("dump-flows", bridge, f"cookie={cookie:#x}/-1", options=["--no-stats"])
-        return parse_dump(proc.output(argv, timeout=self.timeout + 5))
+        return parse_dump(self.dump_text(bridge, cookie))
+
+    def dump_text(self, bridge: str, cookie: int) -> str:
+        """:meth:`dump` as ovs-ofctl prints it (without statistics: the same rules, the same
+        bytes)."""
+        return proc.output(self._dump_argv(bridge, cookie), timeout=self.timeout + 5)
+
+    def dump_start(self, bridge: str, cookie: int) -> proc.Pending:
+        """:meth:`dump_text` started now and read later, while the caller does other work."""
+        return proc.start(self._dump_argv(bridge, cookie), timeout=self.timeout + 5)
+
+    def _dump_argv(self, bridge: str, cookie: int) -> list[str]:
+        return self.argv("dump-flows", bridge, f"cookie={cookie:#x}/-1", options=["--no-stats"])
 
     def bundle(self, bridge: str, lines: Sequence[str]) -> None:
         """Apply ``add-flows`` lines (``add ...``, ``delete_strict ...``) as ONE OpenFlow

@@ -20,13 +20,14 @@ import logging
 from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from typing import Any
 
-from saltmesh import hostlock
+from saltmesh import hostlock, proc
 from saltmesh.errors import SaltmeshError
 from saltmesh.ovs import batch
 from saltmesh.ovs.cache import SnapshotCache
 from saltmesh.ovs.clauses import Changes, Clause, normalise
 from saltmesh.ovs.errors import SpecError
-from saltmesh.ovs.flows import Rule, diff_rules
+from saltmesh.ovs.flowmark import Mark
+from saltmesh.ovs.flows import Rule, diff_rules, parse_dump
 from saltmesh.ovs.openflow import Ofctl
 from saltmesh.ovs.ovsdb import Ovsdb
 from saltmesh.ovs.record import blank_record, diff_record
@@ -118,21 +119,39 @@ class Reconciler:
         rules: Collection[Rule],
         *,
         test: bool = False,
+        early: proc.Pending | None = None,
     ) -> dict[str, Any]:
         """Make the rules of ``bridge`` carrying ``cookie`` exactly ``rules``, in ONE OpenFlow
         bundle (rules with any other cookie are never read, changed or removed).
 
         Returns ``{"changes": {"flows": {"old": [...], "new": [...]}}, "lines": [...]}``
         (``{}`` changes when in sync). In test mode a bridge that does not exist yet (an
-        earlier part of the same run creates it) counts as holding no rule.
+        earlier part of the same run creates it) counts as holding no rule. A dump with the
+        same bytes as the last one found in sync with these rules is not parsed again
+        (:mod:`saltmesh.ovs.flowmark`).
+
+        ``early``: the same dump, started by the caller before other work (``Ofctl.dump_start``).
+        If it is the one found in sync, the run is in sync as of that dump; otherwise it is
+        dropped and the rules are read again under the lock, which any write plans on.
         """
+        if early is not None:
+            try:
+                if Mark(self.cachedir, ofctl.target(bridge), cookie, rules, early.output()).holds():
+                    return {"changes": {}, "lines": []}
+            except SaltmeshError:
+                pass  # e.g. no such bridge yet: read below, as without it
         with self._lock(test):
-            have: list[Rule] = []
+            text = ""
             if not test or bridge in self.cache.get(refresh=True).bridges:
-                have = ofctl.dump(bridge, cookie)
-            lines, changes = diff_rules(cookie, [Rule(*r) for r in rules], have)
+                text = ofctl.dump_text(bridge, cookie)
+            mark = Mark(self.cachedir, ofctl.target(bridge), cookie, rules, text)
+            if mark.holds():
+                return {"changes": {}, "lines": []}
+            lines, changes = diff_rules(cookie, [Rule(*r) for r in rules], parse_dump(text))
             if lines and not test:
                 ofctl.bundle(bridge, lines)
+            elif not lines and not test:
+                mark.keep()
         return {"changes": {"flows": changes} if changes else {}, "lines": lines}
 
     def transact(self, clauses: Any) -> None:

@@ -20,7 +20,7 @@ import functools
 
 from salt.exceptions import CommandExecutionError
 
-from saltmesh import inventory, memo, stateret
+from saltmesh import memo, stateret
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import planner, sync
 
@@ -58,6 +58,9 @@ def managed(name, host=None):
 
 
 def _plan(host):
+    # imported on a memo miss only: a no-op run reads its plan back without it
+    from saltmesh import inventory  # noqa: PLC0415
+
     inv = inventory.parse(__pillar__)
     plan = planner.plan_host(inv, host or planner.host_for_minion(inv, __opts__["id"]))
     return plan, (plan.flow.rules() if plan.flow is not None else None)

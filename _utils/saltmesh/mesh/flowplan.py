@@ -31,9 +31,12 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from saltmesh.inventory import Inventory
 from saltmesh.ovs.flows import Rule
+
+if TYPE_CHECKING:
+    from saltmesh.inventory import Inventory
 
 PATCH_OFPORT = 1  # the tunnel bridge's patch port towards the mesh bridge
 TUNNEL_OFPORT = 2  # the flow-based tunnel port

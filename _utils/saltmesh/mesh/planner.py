@@ -16,12 +16,14 @@ import base64
 import hashlib
 import ipaddress
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from saltmesh.constants import IFNAMSIZ
 from saltmesh.errors import PillarError
-from saltmesh.inventory import Inventory, MeshSettings
 from saltmesh.mesh.flowplan import FlowPlan, known_macs, plan_flow
+
+if TYPE_CHECKING:  # a plan read back from the memo needs no inventory (saltmesh.memo)
+    from saltmesh.inventory import Inventory, MeshSettings
 
 MESH_ID = "saltmesh-mesh"
 PEER_ID = "saltmesh-peer"

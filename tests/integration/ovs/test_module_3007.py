@@ -2,7 +2,9 @@
 
 :func:`calls` is one session of every function of the module (reads, writes, bad arguments),
 run with ``salt-call`` on a fresh prefix; the answers are normalised (the prefix as ``P``,
-uuids as ``UUID``) and so are the rows they leave (``ROWS`` steps).
+uuids as ``UUID``) and so are the rows they leave (``ROWS`` steps). The calls between two
+``ROWS`` steps share one Python process (:func:`tests.support.salt_calls.salt_calls`: each
+answers as its own salt-call would, Salt's start-up paid once).
 
 * Under Salt 3007 (the smoke job), ``test_salt_3007_own_module`` runs the session on a minion
   without saltmesh (Salt's own module; ``core_minion``) and then on ours, on the same OVS: the
@@ -28,6 +30,7 @@ import pytest
 
 from tests.integration.ovs.conftest import rows
 from tests.support.minion_log import MinionLog
+from tests.support.salt_calls import salt_calls
 
 pytestmark = pytest.mark.smoke
 
@@ -156,18 +159,30 @@ def normalise(value: dict, p: str) -> dict:
     return json.loads(UUID_RE.sub("UUID", json.dumps(value).replace(p, "P")))
 
 
+def cli_args(fun: str, *args: str) -> tuple[list[str], dict[str, str]]:
+    """A call of :func:`calls` as ``cli.run``'s arguments: ``key=value`` ones as kwargs."""
+    kwargs = dict(a.split("=", 1) for a in args if "=" in a and not a.startswith("{"))
+    rest = [a for a in args if a not in {f"{k}={v}" for k, v in kwargs.items()}]
+    return [f"openvswitch.{fun}", *rest], kwargs
+
+
 def session(cli, ovs, p: str) -> dict:
-    """Every call of :func:`calls` on ``cli``'s minion: ``{"answers": {...}, "rows": {...}}``."""
+    """Every call of :func:`calls` on ``cli``'s minion: ``{"answers": {...}, "rows": {...}}``.
+
+    The calls between two ``ROWS`` steps run in one process (:func:`salt_calls`), each as its
+    own salt-call would."""
     out: dict = {"answers": {}, "rows": {}}
-    for label, *call in calls(p):
-        if label == "ROWS":
-            out["rows"][call[0]] = rows(ovs, p)
+    todo: list[tuple] = []
+    for label, *call in [*calls(p), ("ROWS", None)]:  # None: the end, no rows read
+        if label != "ROWS":
+            todo.append((label, cli_args(*call)))
             continue
-        fun, *args = call
-        kwargs = dict(a.split("=", 1) for a in args if "=" in a and not a.startswith("{"))
-        args = [a for a in args if a not in {f"{k}={v}" for k, v in kwargs.items()}]
-        ret = cli.run(f"openvswitch.{fun}", *args, **kwargs)
-        out["answers"][label] = normalise(answer(ret), p)
+        rets = salt_calls(cli, [c for _, c in todo]) if todo else []
+        for (done, _), ret in zip(todo, rets, strict=True):
+            out["answers"][done] = normalise(answer(ret), p)
+        todo = []
+        if call[0] is not None:
+            out["rows"][call[0]] = rows(ovs, p)
     return out
 
 

@@ -23,6 +23,7 @@ from salt.exceptions import CommandExecutionError
 from saltmesh import memo, stateret
 from saltmesh.errors import SaltmeshError
 from saltmesh.mesh import planner, sync
+from saltmesh.ovs import flowmark
 
 __virtualname__ = "ovs_mesh"
 
@@ -67,27 +68,30 @@ def _plan(host):
 
 
 def _managed(name, host, test):
-    # the plan is a pure function of the pillar: an unchanged pillar is read back (saltmesh.memo)
-    key = memo.digest(__pillar__, "ovs_mesh.managed", __opts__["id"], host)
-    plan, rules = memo.cached(
-        __opts__.get("cachedir"), key, functools.partial(_plan, host), write=not test
-    )
-    if plan.flow is None:
-        summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
-    else:
-        summary = (
-            f"mesh {plan.mesh} on {plan.bridge} (flow): {plan.flow.port} on {plan.flow.bridge},"
-            f" {len(rules)} rules for {len(plan.flow.peers)} peers"
-        )
-    # the rules are read while OVSDB is (most of a flow no-op is reading them)
-    early = None
-    if plan.flow is not None:
-        early = __salt__["ovs.start_flows_dump"](plan.flow.bridge, plan.flow.cookie)
+    cachedir = __opts__.get("cachedir")
+    # with topology flow, most of a no-op is reading the rules back: that read starts first,
+    # at the tunnel bridge this state read last time, and runs beside the rest
+    who = f"ovs_mesh.managed\0{__opts__['id']}\0{name}\0{host}"
+    early = flowmark.EarlyDump(__salt__["ovs.start_flows_dump"])
+    early.want(flowmark.last_read(cachedir, who))
     try:
-        return _apply(name, summary, plan, rules, test, early)
+        # the plan is a pure function of the pillar: an unchanged one is read back (saltmesh.memo)
+        key = memo.digest(__pillar__, "ovs_mesh.managed", __opts__["id"], host)
+        plan, rules = memo.cached(cachedir, key, functools.partial(_plan, host), write=not test)
+        if plan.flow is None:
+            early.want(None)
+            summary = f"mesh {plan.mesh} on {plan.bridge}: {len(plan.tunnels)} tunnels to peers"
+        else:
+            early.want((plan.flow.bridge, plan.flow.cookie))
+            if not test:
+                flowmark.note_read(cachedir, who, plan.flow.bridge, plan.flow.cookie)
+            summary = (
+                f"mesh {plan.mesh} on {plan.bridge} (flow): {plan.flow.port} on "
+                f"{plan.flow.bridge}, {len(rules)} rules for {len(plan.flow.peers)} peers"
+            )
+        return _apply(name, summary, plan, rules, test, early.pending)
     finally:
-        if early is not None:
-            early.close()
+        early.close()
 
 
 def _apply(name, summary, plan, rules, test, early):

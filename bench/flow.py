@@ -155,6 +155,7 @@ def real(hosts: int, per_host: int) -> None:
             triv = median_run([t for t, _ in rounds])
             noop = median_run([n for _, n in rounds])
             diffs = sorted(n["wall_s"] - t["wall_s"] for t, n in rounds)
+            cpu = sorted(n["cpu_s"] - t["cpu_s"] for t, n in rounds)[len(rounds) // 2]
             of = subprocess.run(
                 ["ovs-ofctl", "--no-stats", "dump-flows", f"unix:{ovs.dir}/br-bench-tun.mgmt"],
                 capture_output=True, text=True, check=False,
@@ -168,6 +169,7 @@ def real(hosts: int, per_host: int) -> None:
                 f"    {topology}: first - trivial {first['wall_s'] - triv['wall_s']:+.2f} s wall; "
                 f"no-op - trivial in each round: median {diffs[len(diffs) // 2]:+.2f} s "
                 f"(from {diffs[0]:+.2f} to {diffs[-1]:+.2f}) wall, "
+                f"median {cpu:+.2f} s CPU, "
                 f"{(noop['state_ms'] - triv['state_ms']) / 1000:+.3f} s state time; "
                 f"rules on br-bench-tun: {rules}"
             )

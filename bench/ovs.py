@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -101,12 +102,12 @@ class Minion:
     def apply(self, sls: str, text: str) -> dict:
         (self.srv / f"{sls}.sls").write_text(text)
         self.log.write_text("")
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _children_cpu()
         proc = subprocess.run(
             [str(self.salt_call), "--local", "-c", str(self.root), "--out=json", "state.apply", sls],
             env=self.env, capture_output=True, text=True, check=False,
         )  # fmt: skip
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
         try:
             ret = json.loads(proc.stdout)["local"]
         except (ValueError, KeyError):
@@ -122,6 +123,7 @@ class Minion:
         reads = sum(1 for c in calls if _is_read(c))
         return {
             "wall_s": wall,
+            "cpu_s": cpu,  # user + system of salt-call and what it ran
             "state_ms": sum(r.get("duration", 0) for r in ret.values()),
             "states": len(ret),
             "changed": sum(1 for r in ret.values() if r["changes"]),
@@ -129,6 +131,11 @@ class Minion:
             "reads": reads,
             "writes": len(calls) - reads,
         }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _is_read(argv: list[str]) -> bool:

@@ -419,3 +419,43 @@ def test_sync_flows_early_dump_ends_the_run_only_when_found_in_sync(tmp_path):
     failed = _Early(error=CommandError(["ovs-ofctl"], 1, "no such bridge"))
     assert rec.sync_flows(of, "br-t", 5, want, early=failed)["lines"] == fixed["lines"]
     assert of.dumps == 4
+
+
+def test_early_dump_follows_the_plan_and_the_last_read(tmp_path):
+    from saltmesh.ovs import flowmark
+
+    started, closed = [], []
+
+    class Read:
+        def __init__(self, target):
+            self.target = target
+
+        def close(self):
+            closed.append(self.target)
+
+    def start(bridge, cookie):
+        started.append((bridge, cookie))
+        return Read((bridge, cookie))
+
+    who, cache = "ovs_mesh.managed\0m1\0mesh\0None", str(tmp_path)
+    assert flowmark.last_read(cache, who) is None and flowmark.last_read(None, who) is None
+    early = flowmark.EarlyDump(start)
+    early.want(flowmark.last_read(cache, who))  # nothing known: nothing started
+    assert started == [] and early.pending is None
+    early.want(("br-t", 5))
+    early.want(("br-t", 5))  # the same target: the read already running is kept
+    assert started == [("br-t", 5)] and early.pending.target == ("br-t", 5)
+    early.want(("br-u", 6))  # the plan says otherwise: that one is ended, the right one started
+    assert closed == [("br-t", 5)] and early.pending.target == ("br-u", 6)
+    early.want(None)
+    assert closed == [("br-t", 5), ("br-u", 6)] and early.pending is None
+    early.close()  # nothing left to end
+    assert len(closed) == 2
+
+    flowmark.note_read(cache, who, "br-u", 6)
+    assert flowmark.last_read(cache, who) == ("br-u", 6)
+    assert flowmark.last_read(cache, who.replace("m1", "m2")) is None
+    blocked = tmp_path / "a-file"  # a cache directory that cannot hold one: no error, no hint
+    blocked.write_text("")
+    flowmark.note_read(str(blocked), who, "br-v", 7)
+    assert flowmark.last_read(str(blocked), who) is None

@@ -10,6 +10,18 @@ from collections.abc import Sequence
 from saltmesh.errors import CommandError
 
 
+def _found(argv: Sequence[str]) -> list[str]:
+    """``argv`` as strings; :class:`CommandError` when its program is not on PATH."""
+    argv = [str(a) for a in argv]
+    if shutil.which(argv[0]) is None:
+        raise CommandError(argv, 127, f"{argv[0]} not found on PATH")
+    return argv
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": "C"}
+
+
 def run(
     argv: Sequence[str], *, stdin: str | None = None, timeout: float = 30, check: bool = True
 ) -> subprocess.CompletedProcess:
@@ -18,9 +30,7 @@ def run(
     Raises :class:`CommandError` when the program is missing, times out, or (with ``check``)
     exits non-zero; the error carries stderr (or stdout when stderr is empty).
     """
-    argv = [str(a) for a in argv]
-    if shutil.which(argv[0]) is None:
-        raise CommandError(argv, 127, f"{argv[0]} not found on PATH")
+    argv = _found(argv)
     try:
         proc = subprocess.run(
             argv,
@@ -29,7 +39,7 @@ def run(
             text=True,
             timeout=timeout,
             check=False,
-            env={**os.environ, "LC_ALL": "C"},
+            env=_env(),
         )
     except subprocess.TimeoutExpired:
         raise CommandError(argv, -1, f"timed out after {timeout:g} s") from None
@@ -71,9 +81,7 @@ class Pending:
 
 def start(argv: Sequence[str], *, timeout: float = 30) -> Pending:
     """``argv`` started now, read later (:class:`Pending`); as :func:`run`, in the C locale."""
-    argv = [str(a) for a in argv]
-    if shutil.which(argv[0]) is None:
-        raise CommandError(argv, 127, f"{argv[0]} not found on PATH")
+    argv = _found(argv)
     try:
         popen = subprocess.Popen(
             argv,
@@ -81,7 +89,7 @@ def start(argv: Sequence[str], *, timeout: float = 30) -> Pending:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, "LC_ALL": "C"},
+            env=_env(),
         )
     except OSError as err:
         raise CommandError(argv, 126, str(err)) from None

@@ -18,14 +18,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import minion_image, prebuild, wheel
+from tests.support import wheel
 from tests.support.ovs import have_ovs, ovs_in_netns
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_unconfigure(config):
-    prebuild.stop()
     # Salt's deferred log handlers flush at interpreter exit into streams pytest has closed;
     # those records were already shown through the factories' log server.
     logging.raiseExceptions = False
@@ -36,21 +35,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "integration" in item.path.parts and os.geteuid() != 0:
             item.add_marker(pytest.mark.skip(reason="integration tests run as root"))
-
-
-PREBUILT = {"test_minion.py": "minion", "test_day.py": "minion", "test_systemd_box.py": "box"}
-
-
-def pytest_collection_finish(session):
-    """The container images that selected tests need start building now (tests.support.prebuild)."""
-    wanted = {
-        PREBUILT[item.path.name]
-        for item in session.items
-        if item.path.name in PREBUILT and "integration" in item.path.parts
-    }
-    if not wanted or os.geteuid() != 0 or minion_image.have_tools() is not None:
-        return
-    prebuild.start([name for name in ("minion", "box") if name in wanted])
 
 
 @pytest.hookimpl(hookwrapper=True)

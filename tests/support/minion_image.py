@@ -37,8 +37,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import prebuild
-
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "build-minion-image"
 SALT_VERSION = "3008.3"  # the Makefile's SALT_VERSION
@@ -57,7 +55,6 @@ def have_tools() -> str | None:
 
 def image(salt: str = SALT_VERSION, log=print) -> str:
     """The tag of the minion image for ``salt``, built first when missing (or out of date)."""
-    prebuild.wait("minion")
     out = subprocess.run(
         [sys.executable, str(SCRIPT), "--salt", salt],
         capture_output=True, text=True, check=False, timeout=1800,

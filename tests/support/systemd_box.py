@@ -31,8 +31,6 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.support import prebuild
-
 SUITE = "bookworm"
 # nagios4-core, not nagios4: the daemon, Debian's unit and object templates without apache2
 PACKAGES = (
@@ -86,7 +84,6 @@ def _wheels(dest: Path) -> None:
 
 def build_image(tag: str | None = None, log=print) -> str:
     """Build the box image unless it exists; returns its tag."""
-    prebuild.wait("box")
     tag = tag or image_tag()
     if image_exists(tag):
         return tag

@@ -32,24 +32,21 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def wanted(rules: Collection[Sequence]) -> str:
+    """The digest of the wanted ``rules`` (``(priority, match, actions)``) a mark is for."""
+    return _sha(msgpack.packb([list(r) for r in rules]))
+
+
 class Mark:
     """The mark of ``target`` (ovs-ofctl's switch argument) and ``cookie`` in ``cachedir``
-    for the wanted ``rules`` (``(priority, match, actions)``) and the dump ``text``."""
+    for the rules of digest ``want`` (:func:`wanted`) and the dump ``text``."""
 
-    def __init__(
-        self,
-        cachedir: str | None,
-        target: str,
-        cookie: int,
-        rules: Collection[Sequence],
-        text: str,
-    ):
+    def __init__(self, cachedir: str | None, target: str, cookie: int, want: str, text: str):
         self.path = None
         if cachedir:
             name = _sha(f"{target}\0{cookie:#x}".encode())[:32]
             self.path = os.path.join(cachedir, "saltmesh", "flows", name)
-        wanted = _sha(msgpack.packb([list(r) for r in rules]))
-        self.line = f"{wanted} {_sha(text.encode())}\n".encode()
+        self.line = f"{want} {_sha(text.encode())}\n".encode()
 
     def holds(self) -> bool:
         """Whether the last dump found in sync had these bytes, for these rules."""

@@ -22,11 +22,10 @@ from typing import Any
 
 from saltmesh import hostlock, proc
 from saltmesh.errors import SaltmeshError
-from saltmesh.ovs import batch
+from saltmesh.ovs import batch, flowmark
 from saltmesh.ovs.cache import SnapshotCache
 from saltmesh.ovs.clauses import Changes, Clause, normalise
 from saltmesh.ovs.errors import SpecError
-from saltmesh.ovs.flowmark import Mark
 from saltmesh.ovs.flows import Rule, diff_rules, parse_dump
 from saltmesh.ovs.openflow import Ofctl
 from saltmesh.ovs.ovsdb import Ovsdb
@@ -134,9 +133,10 @@ class Reconciler:
         If it is the one found in sync, the run is in sync as of that dump; otherwise it is
         dropped and the rules are read again under the lock, which any write plans on.
         """
+        target, want = ofctl.target(bridge), flowmark.wanted(rules)
         if early is not None:
             try:
-                if Mark(self.cachedir, ofctl.target(bridge), cookie, rules, early.output()).holds():
+                if flowmark.Mark(self.cachedir, target, cookie, want, early.output()).holds():
                     return {"changes": {}, "lines": []}
             except SaltmeshError:
                 pass  # e.g. no such bridge yet: read below, as without it
@@ -144,7 +144,7 @@ class Reconciler:
             text = ""
             if not test or bridge in self.cache.get(refresh=True).bridges:
                 text = ofctl.dump_text(bridge, cookie)
-            mark = Mark(self.cachedir, ofctl.target(bridge), cookie, rules, text)
+            mark = flowmark.Mark(self.cachedir, target, cookie, want, text)
             if mark.holds():
                 return {"changes": {}, "lines": []}
             lines, changes = diff_rules(cookie, [Rule(*r) for r in rules], parse_dump(text))

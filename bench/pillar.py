@@ -9,6 +9,8 @@ machine is shared), median of ``--runs``. The ext_pillar's first compile after a
 is shown apart: it is paid once per change per master worker, not per minion. Then what the
 minion does with it: the size of the pillar (msgpack, as sent) and the time of
 ``inventory.parse`` + the mesh plan (what ``ovs_mesh.managed`` and ``container.placed`` each do).
+Last, the same fleet with ``topology: flow``, where a docker host's slice also holds the MAC of
+every container elsewhere (``saltmesh:mesh:macs``), against the whole fleet it got before.
 
 Run: .venv/bin/python bench/pillar.py [--sizes 100x1000,1000x10000] [--runs 3]
 """
@@ -141,6 +143,29 @@ def bench(hosts: int, containers: int, runs: int) -> None:
         print(row("ext_pillar slice, container minion", took, *minion_side(data, None)))
         took, data = median(opts, "*", runs)
         print(row("ext_pillar whole fleet ('*': runners)", took, *minion_side(data, None)))
+
+        # topology flow: a docker host's rules name every container's MAC
+        flow = dict(
+            raw,
+            saltmesh=dict(raw["saltmesh"], mesh={**raw["saltmesh"]["mesh"], "topology": "flow"}),
+        )
+        flow_file = root / "fleet-flow.yaml"
+        flow_file.write_text(yaml.safe_dump(flow, sort_keys=False))
+        ext = [{"saltmesh_fleet": {"path": str(flow_file)}}]
+        opts = master_opts(root, tree(root, "empty-flow", None), ext)
+        compile_once(opts, host_id)
+        took, data = median(opts, "*", runs)
+        print(row("flow: whole fleet (what a host got before)", took, *minion_side(data, host)))
+        took, data = median(opts, host_id, runs)
+        assert set(data["servers"]) < set(raw["servers"])
+        print(row("flow: ext_pillar slice with the MACs, host", took, *minion_side(data, host)))
+        found = fleet.cached([str(flow_file)])
+        start = time.process_time()
+        for _ in range(runs):
+            fleet.slice_for(found, host_id)
+        print(
+            row("  of which slice_for() alone, docker host", (time.process_time() - start) / runs)
+        )
     print()
 
 

@@ -7,7 +7,9 @@ then each minion gets only what its states read (:func:`slice_for`, docs/scale.m
 * a docker host: its own entry, its containers (an app's template when one of the app's
   instances runs there, with the placement and pool records of those instances), and every
   other docker host as a *stub* (``node_type``, ``address``, ``minion_id``: the mesh plan
-  needs every peer's underlay address);
+  needs every peer's underlay address); with ``saltmesh:mesh:topology: flow``, also the MAC
+  of every container elsewhere, by host, in ``saltmesh:mesh:macs`` (the host's OpenFlow rules
+  send each MAC to its host: that is all they need of other hosts' containers);
 * a container or other server: its own entry and a stub of each of its parents;
 * a Nagios server (``saltmesh:nagios:servers``) and the ids in ``whole`` (the runners compile
   pillar as ``*``): everything;
@@ -17,8 +19,7 @@ then each minion gets only what its states read (:func:`slice_for`, docs/scale.m
   their addresses).
 
 Docker hosts get the whole fleet when their states need every container: with discovery on
-(each dnsmasq answers for every name; DHCP addresses are allocated over all names), with
-``saltmesh:mesh:topology: flow`` (each host's OpenFlow rules name every container's MAC) and when
+(each dnsmasq answers for every name; DHCP addresses are allocated over all names) and when
 ``saltmesh:containers:prune`` is not ``true`` or ``prune_max`` is set (a container moved to
 another host is then treated apart from a dropped one, so each host must know where all went).
 
@@ -41,6 +42,7 @@ import yaml
 from saltmesh import inventory
 from saltmesh.errors import PillarError, SaltmeshError
 from saltmesh.inventory import Inventory
+from saltmesh.mesh.flowplan import known_macs
 from saltmesh.nagios import settings as nagios_settings
 
 WHOLE_DEFAULT = ("*",)  # the id the runners compile pillar as (saltmesh_pillar_minion)
@@ -63,6 +65,8 @@ class Fleet:
     whole_for_hosts: str  # why docker hosts get everything ("" when they get a slice)
     members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # host -> containers
     by_minion: Mapping[str, str] = field(default_factory=dict)  # minion id -> server name
+    macs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # flow: host -> MACs
+    listed: frozenset[str] = frozenset()  # the MACs saltmesh:mesh:macs lists
 
 
 def load(paths: Sequence[str]) -> dict[str, Any]:
@@ -102,8 +106,6 @@ def index(raw: Mapping[str, Any]) -> Fleet:
     why = ""
     if inv.discovery.enabled:
         why = "discovery is on (every dnsmasq answers for every name)"
-    elif inv.mesh.topology == "flow":
-        why = "topology is flow (each host's rules name every container's MAC)"
     elif inv.containers.prune is not True or inv.containers.prune_max is not None:
         why = "saltmesh:containers:prune is not true or prune_max is set"
     members: dict[str, list[str]] = {}
@@ -111,6 +113,10 @@ def index(raw: Mapping[str, Any]) -> Fleet:
         if server.parents:
             members.setdefault(server.parents[0], []).append(server.name)
     by_minion = {s.minion_id: name for name, s in inv.servers.items()}
+    macs: dict[str, list[str]] = {}
+    if inv.mesh.topology == "flow":
+        for mac, host in known_macs(inv, (h.name for h in inv.docker_hosts)):
+            macs.setdefault(host, []).append(mac)
     return Fleet(
         raw=raw,
         inv=inv,
@@ -118,6 +124,8 @@ def index(raw: Mapping[str, Any]) -> Fleet:
         whole_for_hosts=why,
         members={h: tuple(names) for h, names in members.items()},
         by_minion=by_minion,
+        macs={h: tuple(m) for h, m in macs.items()},
+        listed=frozenset(mac for mac, _ in inv.mesh.macs),
     )
 
 
@@ -132,6 +140,17 @@ def _stub(fleet: Fleet, name: str) -> dict[str, Any] | None:
     if server.minion_id != name:
         stub["minion_id"] = server.minion_id
     return stub
+
+
+def _mac_table(fleet: Fleet, me: str) -> dict[str, list[str]]:
+    """``saltmesh:mesh:macs`` for docker host ``me`` with topology flow: every MAC its rules
+    name, by host, except its own containers' (which its slice holds)."""
+    table = {}
+    for host, macs in fleet.macs.items():
+        keep = [m for m in macs if host != me or m in fleet.listed]
+        if keep:
+            table[host] = keep
+    return table
 
 
 def _whole(fleet: Fleet) -> dict[str, Any]:
@@ -188,6 +207,8 @@ def slice_for(fleet: Fleet, minion_id: str, whole: Iterable[str] = WHOLE_DEFAULT
         records = raw_saltmesh.get(key)
         if isinstance(records, Mapping):
             saltmesh[key] = {n: copy.deepcopy(records[n]) for n in mine if n in records}
+    if me is not None and me.node_type == "docker_host" and fleet.macs:
+        saltmesh["mesh"] = {**saltmesh.get("mesh", {}), "macs": _mac_table(fleet, me.name)}
     out: dict[str, Any] = {"servers": servers}
     if "saltmesh" in fleet.raw:
         out["saltmesh"] = saltmesh

@@ -3,7 +3,9 @@
 The master reads a generated fleet file (8 docker hosts, 48 containers, apps placed by the
 planner); each minion's ``pillar.items`` is its slice only, its mesh plan (``ovs_mesh.plan``,
 the planner ``ovs_mesh.managed`` applies) and its highstate are those of the whole fleet, and
-``salt-run mesh.plan`` sees every host. A bad fleet file reaches every minion as ``_errors``
+``salt-run mesh.plan`` sees every host. With ``topology: flow`` a host's slice holds the MACs of the
+containers elsewhere (``saltmesh:mesh:macs``), not the containers, and its flow plan is the
+whole fleet's. A bad fleet file reaches every minion as ``_errors``
 naming the file, and the runner refuses it.
 
 Every daemon and CLI runs with this checkout's ``_utils`` first on PYTHONPATH, so the master
@@ -74,6 +76,10 @@ def fleet_lab(salt_factories, state_tree, tmp_path_factory):
         yield raw, fleet_file, minions, run
 
 
+def ids(raw):
+    return {host: raw["servers"][host]["minion_id"] for host in HOSTS}
+
+
 def _json(value):
     return json.loads(json.dumps(value))
 
@@ -122,6 +128,32 @@ def test_the_runner_sees_the_whole_fleet(fleet_lab):
     inv = inventory.parse(raw)
     containers = {s.name: s.parents[0] for s in inv.by_type("container")}
     assert {name: row["host"] for name, row in ret.data.items()} == containers
+
+
+def test_with_flow_topology_each_host_gets_the_macs_and_the_same_flow_plan(fleet_lab):
+    raw, fleet_file, minions, _ = fleet_lab
+    flow = json.loads(json.dumps(raw))
+    flow["saltmesh"]["mesh"]["topology"] = "flow"
+    fleet_file.write_text(yaml.safe_dump(flow))
+    try:
+        inv = inventory.parse(flow)
+        whole = fleet.index(flow)
+        for host, call in minions.items():
+            ret = call.run("pillar.items", *UNMASK)
+            assert ret.returncode == 0, ret
+            assert set(ret.data["servers"]) == set(
+                fleet.slice_for(whole, ids(flow)[host])["servers"]
+            )
+            elsewhere = {s.name for s in inv.by_type("container")} - set(whole.members[host])
+            assert not elsewhere & set(ret.data["servers"]), "containers of other hosts"
+            assert ret.data["saltmesh"]["mesh"]["macs"], "their MACs instead"
+            ret = call.run("ovs_mesh.plan")
+            assert ret.returncode == 0, ret
+            want = _json(planner.plan_host(inv, host).to_dict())
+            assert ret.data == want
+            assert want["flow"]["rules"] > 40, "the plan has a rule per MAC elsewhere"
+    finally:
+        fleet_file.write_text(yaml.safe_dump(raw))
 
 
 def test_a_bad_fleet_file_reaches_every_minion_as_errors_naming_it(fleet_lab):

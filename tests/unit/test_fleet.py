@@ -43,23 +43,36 @@ def test_the_generated_fleet_has_what_slicing_must_get_right(whole):
     assert whole.whole_for_hosts == ""
 
 
-def test_each_docker_host_gets_the_same_plan_and_containers_from_its_slice(raw, whole):
-    full_plans = planner.plan_fleet(whole.inv)
-    for host in whole.inv.docker_hosts:
-        part = fleet.slice_for(whole, host.minion_id)
+@pytest.fixture(scope="module")
+def flow(raw):
+    data = copy.deepcopy(raw)
+    data["saltmesh"]["mesh"]["topology"] = "flow"
+    return fleet.index(data)
+
+
+@pytest.mark.parametrize("topology", ["full", "flow"])
+def test_each_docker_host_gets_the_same_plan_and_containers_from_its_slice(topology, whole, flow):
+    found = flow if topology == "flow" else whole
+    assert found.whole_for_hosts == ""
+    full_plans = planner.plan_fleet(found.inv)
+    for host in found.inv.docker_hosts:
+        part = fleet.slice_for(found, host.minion_id)
         inv = inventory.parse(part)  # the slice is a valid pillar on its own
         assert planner.host_for_minion(inv, host.minion_id) == host.name
         assert planner.plan_host(inv, host.name) == full_plans[host.name]
         assert placed.declared(inv, host.minion_id, None) == placed.declared(
-            whole.inv, host.minion_id, None
+            found.inv, host.minion_id, None
         )
-        # nothing of the containers that run elsewhere
-        elsewhere = {s.name for s in whole.inv.by_type("container")} - set(
-            whole.members.get(host.name, ())
+        # nothing of the containers that run elsewhere (with flow: their MACs)
+        elsewhere = {s.name for s in found.inv.by_type("container")} - set(
+            found.members.get(host.name, ())
         )
         assert not elsewhere & set(inv.servers), host.name
-        assert set(part["saltmesh"]["placement"]) <= set(whole.members.get(host.name, ()))
+        assert set(part["saltmesh"]["placement"]) <= set(found.members.get(host.name, ()))
         assert not set(fleet.RUNNER_ONLY) & set(part["saltmesh"])
+        assert ("macs" in part["saltmesh"]["mesh"]) == (topology == "flow")
+    if topology == "flow":
+        assert len(full_plans[host.name].flow.macs) > 50, "the fleet has MACs to send"
 
 
 def test_a_docker_host_with_app_instances_gets_their_records(whole):
@@ -135,12 +148,33 @@ def test_docker_hosts_get_everything_when_their_states_need_every_container(raw,
     }  # fmt: skip
 
 
-def test_with_flow_topology_docker_hosts_get_everything(raw):
-    data = copy.deepcopy(raw)
-    data["saltmesh"].setdefault("mesh", {})["topology"] = "flow"
+def test_with_flow_topology_a_docker_host_gets_the_macs_of_the_fleet_by_host(flow):
+    part = fleet.slice_for(flow, "docker0005.example.net")
+    table = part["saltmesh"]["mesh"]["macs"]
+    assert "docker0005" not in table  # its own containers' MACs are in its own entries
+    others = {
+        (net.mac, s.parents[0])
+        for s in flow.inv.by_type("container")
+        if s.parents and s.parents[0] != "docker0005"
+        for net in s.container.networks
+        if net.mac
+    }
+    assert {(mac, host) for host, macs in table.items() for mac in macs} == others
+    # a container minion and Nagios get no table: theirs is a slice without, or the whole
+    assert "macs" not in fleet.slice_for(flow, "minionbox.example.net")["saltmesh"]["mesh"]
+    assert "macs" not in fleet.slice_for(flow, "nagios01")["saltmesh"]["mesh"]
+
+
+def test_macs_listed_by_hand_reach_every_flow_host():
+    data = fleetgen.pillar(3, 6)
+    data["saltmesh"]["mesh"].update(topology="flow", macs={"docker0001": ["02:aa:00:00:00:01"]})
     found = fleet.index(data)
-    assert "topology is flow" in found.whole_for_hosts
-    assert fleet.slice_for(found, "docker0005.example.net") == data
+    for host in ("docker0000", "docker0001"):
+        part = fleet.slice_for(found, f"{host}.example.net")
+        assert "02:aa:00:00:00:01" in part["saltmesh"]["mesh"]["macs"]["docker0001"]
+        plan = planner.plan_host(inventory.parse(part), host)
+        assert plan == planner.plan_host(found.inv, host)
+    assert ("02:aa:00:00:00:01", "docker0001") in plan.flow.macs
 
 
 def test_with_discovery_docker_hosts_get_everything(raw):

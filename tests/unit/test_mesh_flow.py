@@ -459,3 +459,31 @@ def test_early_dump_follows_the_plan_and_the_last_read(tmp_path):
     blocked.write_text("")
     flowmark.note_read(str(blocked), who, "br-v", 7)
     assert flowmark.last_read(str(blocked), who) is None
+
+
+def test_macs_listed_behind_a_host_get_unicast_rules():
+    p = pillar(macs={"docker02": ["02:AA:00:00:00:01"]})
+    hp = fleet(p)["docker01"]
+    assert ("02:aa:00:00:00:01", "docker02") in hp.flow.macs
+    assert any("dl_dst=02:aa:00:00:00:01" in r.match for r in hp.flow.rules())
+
+
+@pytest.mark.parametrize(
+    "macs, message",
+    [
+        ({"nowhere": ["02:aa:00:00:00:01"]}, "saltmesh:mesh:macs:nowhere: unknown server"),
+        ({"c001": ["02:aa:00:00:00:01"]}, "saltmesh:mesh:macs:c001: 'c001' is a container"),
+        ({"docker02": "02:aa:00:00:00:01"}, "saltmesh:mesh:macs:docker02: must be a list"),
+        ({"docker02": ["01:00:5e:00:00:01"]}, "'01:00:5e:00:00:01' is not a unicast MAC"),
+        ({"docker02": ["nope"]}, "'nope' is not a unicast MAC"),
+        ({"docker02": [mac(1)]}, f"MAC {mac(1)} is already the container 'c001'"),
+        (
+            {"docker02": ["02:aa:00:00:00:01"], "docker03": ["02:aa:00:00:00:01"]},
+            "saltmesh:mesh:macs:docker03: MAC 02:aa:00:00:00:01 is already listed under 'docker02'",
+        ),
+    ],
+)
+def test_bad_macs_are_named(macs, message):
+    with pytest.raises(PillarError) as err:
+        fleet(pillar(macs=macs))
+    assert message in str(err.value)

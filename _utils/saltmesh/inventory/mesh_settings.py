@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from saltmesh.constants import DATAPATH_TYPES, TOPOLOGIES, TUNNEL_TYPES
-from saltmesh.inventory.containers import ifname
+from saltmesh.inventory.containers import MAC_RE, ifname
 from saltmesh.inventory.discovery import dns_domain
 from saltmesh.inventory.model import MeshSettings, Server, as_ip
 from saltmesh.inventory.reader import Reader
 
 _MESH_KEYS = (
     "bridge", "name", "datapath_type", "tunnel", "key", "dst_port", "mtu", "underlay_mtu",
-    "subnet", "underlay", "options", "bfd", "domain", "topology",
+    "subnet", "underlay", "options", "bfd", "domain", "topology", "macs",
 )  # fmt: skip
 
 
@@ -53,6 +53,7 @@ def mesh_settings(r: Reader, raw: Any, servers: Mapping[str, Server]) -> MeshSet
         r.bad(f"{path}:bfd", "BFD needs a tunnel port per peer; topology flow has none")
     if tunnel == "gre" and data.get("dst_port") is not None:
         r.bad(f"{path}:dst_port", "GRE has no destination port")
+    macs = _macs(r, data.get("macs"), f"{path}:macs", servers, bridge)
     return MeshSettings(
         bridge=bridge,
         name=r.string(data, "name", path, "") or "",
@@ -68,4 +69,45 @@ def mesh_settings(r: Reader, raw: Any, servers: Mapping[str, Server]) -> MeshSet
         bfd=r.boolean(data, "bfd", path, False),
         domain=dns_domain(r, data, path),
         topology=topology,
+        macs=macs,
     )
+
+
+def _macs(
+    r: Reader, raw: Any, path: str, servers: Mapping[str, Server], bridge: str
+) -> tuple[tuple[str, str], ...]:
+    """``saltmesh:mesh:macs``: docker host -> MACs behind it that are not containers of this
+    pillar (the ``saltmesh_fleet`` ext_pillar lists other hosts' containers there); with
+    topology flow each gets a unicast rule to its host. Returns (MAC, host) sorted by MAC."""
+    table = r.mapping(raw, path) or {}
+    if not table:
+        return ()
+    taken = {
+        net.mac: name
+        for name, server in servers.items()
+        for net in (server.container.networks if server.container else ())
+        if net.bridge == bridge and net.mac
+    }
+    out: dict[str, str] = {}
+    for host, listed in sorted(table.items(), key=lambda kv: str(kv[0])):
+        hpath = f"{path}:{host}"
+        if host not in servers:
+            r.bad(hpath, f"unknown server {host!r}")
+            continue
+        if servers[host].node_type != "docker_host":
+            r.bad(hpath, f"{host!r} is a {servers[host].node_type}, not a docker_host")
+            continue
+        if not isinstance(listed, list):
+            r.bad(hpath, f"must be a list of MAC addresses, got {type(listed).__name__}")
+            continue
+        for mac in listed:
+            text = str(mac).lower()
+            if not MAC_RE.match(text) or int(text[:2], 16) & 1:
+                r.bad(hpath, f"{mac!r} is not a unicast MAC address")
+            elif text in taken:
+                r.bad(hpath, f"MAC {text} is already the container {taken[text]!r}'s")
+            elif text in out:
+                r.bad(hpath, f"MAC {text} is already listed under {out[text]!r}")
+            else:
+                out[text] = host
+    return tuple(sorted(out.items()))

@@ -196,6 +196,7 @@ class MeshSettings:
     bfd: bool = False
     domain: str = "mesh.internal"  # every server and container is <name>.<domain>
     topology: str = "full"  # full: a tunnel port per peer; flow: one flow-based port + rules
+    macs: tuple[tuple[str, str], ...] = ()  # (MAC, docker host): known MACs that are no container
 
     @property
     def mesh_name(self) -> str:

@@ -102,9 +102,10 @@ class FlowPlan:
 def known_macs(inv: Inventory, hosts: Iterable[str]) -> tuple[tuple[str, str], ...]:
     """(MAC, host) of every container interface on the mesh bridge whose MAC the inventory
     knows (given as ``mac:``, from a pool allocation, or derived for ``dhcp: true``), for
-    containers whose first parent is one of ``hosts``; sorted by MAC."""
+    containers whose first parent is one of ``hosts``, and the MACs ``saltmesh:mesh:macs``
+    lists behind those hosts; sorted by MAC."""
     hosts = set(hosts)
-    out = []
+    out = [(mac, host) for mac, host in inv.mesh.macs if host in hosts]
     for server in inv.by_type("container"):
         if not server.parents or server.parents[0] not in hosts or server.container is None:
             continue

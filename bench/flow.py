@@ -7,10 +7,11 @@ changed rule names the new host. Real part (root, Open vSwitch): ``ovs_mesh.mana
 host of that pillar on a private OVS in a namespace through ``salt-call --local``: first apply
 and no-op (median), each against a trivial state run with the same pillar, for ``full`` (999
 tunnel ports) then ``flow`` (1 port + rules) on the same instance (the switch is the flow run's
-first apply).
+first apply). ``--pillar slice`` gives salt-call the host's share as the ``saltmesh_fleet``
+ext_pillar sends it (the way to run 1,000 hosts, docs/scale.md) instead of the whole fleet.
 
 Run as root from the repo: ``.venv/bin/python bench/flow.py [--hosts 1000] [--containers 10]
-[--no-ovs | --only-ovs]`` (``--containers``: per host).
+[--no-ovs | --only-ovs] [--pillar whole|slice]`` (``--containers``: per host).
 """
 
 from __future__ import annotations
@@ -116,7 +117,18 @@ def pure(hosts: int, per_host: int) -> None:
     )
 
 
-def real(hosts: int, per_host: int) -> None:
+def minion_pillar(hosts: int, per_host: int, topology: str, share: str) -> dict:
+    """The pillar the bench host sees: the whole fleet (as from the pillar tree), or its
+    slice as the ``saltmesh_fleet`` ext_pillar sends it (docs/scale.md)."""
+    whole = pillar(hosts, per_host, topology)
+    if share == "whole":
+        return whole
+    from saltmesh import fleet  # noqa: PLC0415
+
+    return fleet.slice_for(fleet.index(whole), "bench")
+
+
+def real(hosts: int, per_host: int, share: str = "whole") -> None:
     from ovs import REAL_VSCTL, VENV, Minion, row  # noqa: PLC0415
 
     from tests.support.ovs import have_ovs, ovs_in_netns  # noqa: PLC0415
@@ -141,10 +153,11 @@ def real(hosts: int, per_host: int) -> None:
         print(
             f"real: saltmesh flow bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
             f"OVS {ver.stdout.split()[3]}, {os.cpu_count()} CPUs, one host of {hosts}, "
-            f"{hosts * per_host} containers in pillar"
+            f"{hosts * per_host} containers in pillar ({share})"
         )
         for topology in ("full", "flow"):
-            (pillar_dir / "mesh.sls").write_text(json.dumps(pillar(hosts, per_host, topology)))
+            data = minion_pillar(hosts, per_host, topology, share)
+            (pillar_dir / "mesh.sls").write_text(json.dumps(data))
             first = minion.apply("mesh", sls)
             assert minion.apply("mesh", sls)["changed"] == 0  # the first no-op parses the rules
             # trivial and no-op runs in turns, so that the machine's drift hits both alike
@@ -181,11 +194,17 @@ def main() -> None:
     ap.add_argument("--containers", type=int, default=10, help="per host")
     ap.add_argument("--no-ovs", action="store_true", help="only the pure part")
     ap.add_argument("--only-ovs", action="store_true", help="only the real OVS part")
+    ap.add_argument(
+        "--pillar",
+        choices=("whole", "slice"),
+        default="whole",
+        help="what the host's salt-call sees: the whole fleet, or its saltmesh_fleet slice",
+    )
     args = ap.parse_args()
     if not args.only_ovs:
         pure(args.hosts, args.containers)
     if not args.no_ovs:
-        real(args.hosts, args.containers)
+        real(args.hosts, args.containers, args.pillar)
 
 
 if __name__ == "__main__":

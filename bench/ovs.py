@@ -92,7 +92,10 @@ class Minion:
             )
         (root / "minion").write_text(json.dumps(conf))
         self.env = {
-            **os.environ,
+            # bytecode cached, as on a real minion (pip compiles, extmods get __pycache__);
+            # PYTHONDONTWRITEBYTECODE, set on some machines, would compile every run
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            "PYTHONPYCACHEPREFIX": str(root / "pycache"),
             "PATH": f"{root / 'bin'}:{os.environ['PATH']}",
             # Salt 3007's module has no --db option: point ovs-vsctl's default socket at ours
             "OVS_RUNDIR": str(ovs.dir),

@@ -32,12 +32,12 @@ def _opt(key):
 
 
 def _plan(host=None):
-    """``(host, HostPlan or None, why None)``."""
+    """``(HostPlan or None, why None, Leftover of a docker host without a plan or None)``."""
     try:
         inv = inventory.parse(__pillar__)
         host = host or plan.host_for_minion(inv, __opts__["id"])
         if host is None:
-            return None, None, f"minion {__opts__['id']} is not a docker_host: no DNS/DHCP here"
+            return None, f"minion {__opts__['id']} is not a docker_host: no DNS/DHCP here", None
         found = plan.plan_host(inv, host)
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None
@@ -45,10 +45,12 @@ def _plan(host=None):
         why = (
             f"{host} has no overlay_address: no DNS/DHCP server here"
             if inv.discovery.enabled
-            else "discovery is off (no docker_host has an overlay_address)"
+            else "discovery is off (no docker_host has an overlay_address, or it is disabled)"
         )
-        return host, None, why
-    return host, found, ""
+        settings = inv.discovery
+        left = service.Leftover(host, inv.mesh.mesh_name, settings.conf_dir, settings.run_dir)
+        return None, why, left
+    return found, "", None
 
 
 def packages():
@@ -63,7 +65,7 @@ def packages():
         salt docker01 saltmesh_discovery.packages
     """
     try:
-        _, found, _ = _plan()
+        found, _, _ = _plan()
     except CommandExecutionError:  # a bad pillar: the state reports it, with its path
         return []
     return list(found.packages) if found else []
@@ -79,7 +81,7 @@ def render(host=None):
 
         salt docker01 saltmesh_discovery.render
     """
-    _, found, _ = _plan(host)
+    found, _, _ = _plan(host)
     if found is None:
         return {}
     return {found.path(kind): text for kind, text in render_.render(found).items()}
@@ -89,7 +91,9 @@ def ensure(host=None, test=False, ovsdb=None, netns=None):
     """
     Bring this host's dnsmasq to the plan: a state return (result, changes, comment); changes
     nothing with ``test=True``. Holds the host lock. ``ovsdb``/``netns`` override the minion
-    options ``saltmesh:ovsdb`` and ``saltmesh:netns``.
+    options ``saltmesh:ovsdb`` and ``saltmesh:netns``. A docker host without a plan (discovery
+    off, no ``overlay_address``) has the dnsmasq an earlier plan left removed: the daemon, its
+    port and its files.
 
     CLI Example:
 
@@ -97,13 +101,15 @@ def ensure(host=None, test=False, ovsdb=None, netns=None):
 
         salt docker01 saltmesh_discovery.ensure test=True
     """
-    _, found, why = _plan(host)
-    if found is None:
+    found, why, left = _plan(host)
+    if found is None and (left is None or not left.files()):  # nothing here, nothing left
         return stateret.state_ret(host or __opts__["id"], comment=why)
     timeout = float(_opt("lock_timeout") or hostlock.DEFAULT_TIMEOUT)
     try:
         with hostlock.held(__opts__["cachedir"], test=bool(test), timeout=timeout):
             where = service.Host(ovsdb or _opt("ovsdb"), netns or _opt("netns"))
+            if found is None:
+                return service.remove(left, where, test=test, why=why)
             return service.ensure(found, where, test=test)
     except SaltmeshError as err:
         raise CommandExecutionError(str(err)) from None

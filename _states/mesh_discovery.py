@@ -9,7 +9,8 @@ State for the mesh's DNS and DHCP: this docker host's dnsmasq on the mesh bridge
 
 Every docker host with an ``overlay_address`` answers DNS for every name of the ``servers``
 pillar and DHCP for the ``dhcp: true`` containers placed on it (docs/discovery.md). With
-discovery off, or on a host without ``overlay_address``, the state does nothing and says so.
+discovery off, or on a host without ``overlay_address``, the state removes what an earlier
+dnsmasq left (the daemon, its port, its files), then does nothing and says so.
 """
 
 from salt.exceptions import CommandExecutionError
@@ -43,7 +44,8 @@ def managed(name, host=None, ovsdb=None, netns=None):
     a working one; each file written only when its text changed); the daemon (started,
     restarted when the main configuration changed, SIGHUP when only the hosts files did).
     ``changes``: ``port``, ``address``, ``config``, ``records`` (``old``/``new`` counts,
-    ``added``/``removed`` names), ``dhcp_hosts`` and ``dnsmasq`` (``old``/``new``).
+    ``added``/``removed`` names), ``dhcp_hosts`` and ``dnsmasq`` (``old``/``new``); when the
+    host runs none any more: ``port``, ``dnsmasq`` and ``files`` removed.
     """
     test = bool(__opts__["test"])
     return stateret.from_call(

@@ -9,15 +9,20 @@ atomically only when its text changed; then the daemon: started when not running
 when the main configuration changed, sent SIGHUP when only the hosts files changed, left alone
 otherwise. ``test`` runs the same comparison and the same ``dnsmasq --test`` (in a temporary
 folder) and touches nothing.
+
+A docker host that no longer runs one (discovery off, or its ``overlay_address`` removed) gets
+:func:`remove`: the daemon stopped, the port removed, the files deleted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from saltmesh import fileio, proc, stateret
@@ -94,7 +99,11 @@ class Host:
 
     def pid(self, plan: HostPlan) -> int | None:
         """The running dnsmasq of this plan (pid file, process alive, our conf file), or None."""
-        text = _read(plan.path("pid"))
+        return self.pid_of(plan.path("pid"), plan.path("conf"))
+
+    @staticmethod
+    def pid_of(pid_path: str, conf_path: str) -> int | None:
+        text = _read(pid_path)
         if not text or not text.strip().isdigit():
             return None
         pid = int(text.strip())
@@ -103,9 +112,17 @@ class Host:
                 argv = fh.read().split(b"\0")
         except OSError:
             return None
-        if f"--conf-file={plan.path('conf')}".encode() not in argv:
+        if f"--conf-file={conf_path}".encode() not in argv:
             return None
         return pid
+
+    def our_ports(self, mesh: str) -> list[str]:
+        """The ports saltmesh made for a dnsmasq of ``mesh`` (by their ``external_ids``)."""
+        out = self.ovs.run(
+            "--bare", "--columns=name", "find", "Port",
+            f"external_ids:saltmesh-role={ROLE}", f"external_ids:saltmesh-mesh={mesh}",
+        )  # fmt: skip
+        return sorted(out.split())
 
     # ------------------------------------------------------------------ writes
     def ensure_port(self, plan: HostPlan) -> None:
@@ -145,7 +162,10 @@ class Host:
         self.run(self.in_netns([plan.binary, f"--conf-file={plan.path('conf')}"]))
         return self._wait(lambda: self.pid(plan), "start")
 
-    def stop(self, plan: HostPlan, pid: int) -> None:
+    def remove_ports(self, names: Sequence[str]) -> None:
+        self.ovs.transact([("--if-exists", "del-port", name) for name in names])
+
+    def stop(self, pid: int) -> None:
         os.kill(pid, signal.SIGTERM)
         self._wait(lambda: None if os.path.exists(f"/proc/{pid}") else True, "stop")
 
@@ -256,9 +276,68 @@ def _apply(
     if daemon == "running":
         host.start(plan)
     elif daemon == "restarted" and pid is not None:
-        host.stop(plan, pid)
+        host.stop(pid)
         host.start(plan)
     elif daemon == "reloaded" and pid is not None:
         os.kill(pid, signal.SIGHUP)
     if daemon:
         done["dnsmasq"] = changes["dnsmasq"]
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """Where a docker host that runs no dnsmasq (any more) may still have one of saltmesh's:
+    discovery turned off, or the host's ``overlay_address`` removed."""
+
+    host: str
+    mesh: str
+    conf_dir: str
+    run_dir: str
+
+    def path(self, kind: str) -> str:
+        folder = self.run_dir if kind in ("pid", "leases") else self.conf_dir
+        return f"{folder.rstrip('/')}/{self.host}.{kind}"
+
+    def files(self) -> list[str]:
+        """Our configuration files still there: while one is, there may be more to remove."""
+        return [self.path(k) for k in ("conf", "hosts", "dhcp") if os.path.exists(self.path(k))]
+
+
+def remove(left: Leftover, host: Host, *, test: bool, why: str) -> dict[str, Any]:
+    """Stop the dnsmasq a plan left, remove its OVS port(s) and its files, in that order (the
+    files go last: while one is there, the next run finishes the job). Nothing to do (no
+    file of ours): the state says ``why``, with no process or OVSDB read."""
+    files = left.files()
+    if not files:
+        return stateret.state_ret(left.host, comment=why)
+    changes: dict[str, Any] = {}
+    try:
+        pid = host.pid_of(left.path("pid"), left.path("conf"))
+        ports = host.our_ports(left.mesh)
+    except (CommandError, OSError) as err:
+        return stateret.failed(left.host, f"dnsmasq of {left.host}: {' '.join(str(err).split())}")
+    if ports:
+        changes["port"] = {"old": ports[0] if len(ports) == 1 else ports, "new": None}
+    if pid is not None:
+        changes["dnsmasq"] = {"old": "running", "new": "stopped"}
+    changes["files"] = {"old": files, "new": []}
+    if test:
+        return stateret.state_ret(
+            left.host, changes=changes, comment=f"{why}: would remove its dnsmasq", test=True
+        )
+    done: dict[str, Any] = {}
+    try:
+        if pid is not None:
+            host.stop(pid)
+            done["dnsmasq"] = changes["dnsmasq"]
+        if ports:
+            host.remove_ports(ports)
+            done["port"] = changes["port"]
+        for kind in ("pid", "leases", "dhcp", "hosts", "conf"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(left.path(kind))
+        done["files"] = changes["files"]
+    except (CommandError, OSError, DiscoveryError) as err:
+        msg = " ".join(str(err).split())
+        return stateret.failed(left.host, f"dnsmasq of {left.host}: {msg}", done)
+    return stateret.state_ret(left.host, changes=changes, comment=f"{why}: removed its dnsmasq")

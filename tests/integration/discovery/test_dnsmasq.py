@@ -4,7 +4,8 @@ OVS's network namespace, answering DNS (forward and reverse) and DHCP (its own c
 One story, in order: ``test=True`` predicts exactly and touches nothing; the real run does what
 was predicted; dig gets the pillar's answers; a second run changes nothing; a new name reloads
 the daemon with SIGHUP (same pid) and resolves; a configuration dnsmasq refuses is never
-written and the old daemon keeps answering.
+written and the old daemon keeps answering; discovery turned off removes the daemon, its port
+and its files (predicted first), and the next run is quiet.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def pillar_data(minion_id: str, bridge: str, tmp, **discovery) -> dict:
 class Lab:
     def __init__(self, ovs, cli, pillar, data):
         self.ovs, self.cli, self.pillar, self.data = ovs, cli, pillar, data
+        self.pid_path = self.plan.path("pid")  # also once discovery is off
 
     def set(self, data: dict) -> None:
         self.data = data
@@ -111,7 +113,7 @@ class Lab:
             subprocess.run(["ip", "netns", "del", client], check=False)
 
     def pid(self) -> int | None:
-        path = self.plan.path("pid")
+        path = self.pid_path
         return int(Path(path).read_text()) if os.path.exists(path) else None
 
 
@@ -215,6 +217,31 @@ def test_dns_and_dhcp_on_the_overlay(lab):
     assert lab.dig(f"cache01.{DOMAIN}") == f"{NET}.31"
     lab.set(data)
     assert lab.apply()["changes"] == {}  # nothing was half-applied
+
+    # discovery turned off (and the dhcp containers gone, which need it): the daemon stopped,
+    # its port and its files removed, then quiet
+    files = [p.path(k) for k in ("conf", "hosts", "dhcp")]
+    servers = {k: v for k, v in data["servers"].items() if k not in ("app1", "app2")}
+    off = {"servers": servers, "saltmesh": {**data["saltmesh"], "discovery": {
+        **data["saltmesh"]["discovery"], "enabled": False}}}  # fmt: skip
+    lab.set(off)
+    removal = {
+        "port": {"old": p.port, "new": None},
+        "dnsmasq": {"old": "running", "new": "stopped"},
+        "files": {"old": files, "new": []},
+    }
+    predicted = lab.apply(test=True)
+    assert predicted["result"] is None and predicted["changes"] == removal, predicted
+    assert os.path.exists(f"/proc/{pid}") and p.port in lab.ovs.ports(p.bridge)
+    removed = lab.apply()
+    assert removed["result"] is True and removed["changes"] == removal, removed
+    assert wait_until(lambda: not os.path.exists(f"/proc/{pid}"), timeout=5, what="dnsmasq gone")
+    assert p.port not in lab.ovs.ports(p.bridge)
+    assert not any(os.path.exists(f) for f in files) and lab.pid() is None
+    assert f"{NET}.21" not in lab.dig(f"db01.{DOMAIN}")  # nobody answers there any more
+    quiet = lab.apply()
+    assert quiet["result"] is True and quiet["changes"] == {}, quiet
+    assert "discovery is off" in quiet["comment"]
 
 
 def pillar_data_with(data: dict, name: str, ip: str) -> dict:

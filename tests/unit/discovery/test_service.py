@@ -47,9 +47,20 @@ class FakeHost:
         self.state.pid = 4242
         return 4242
 
-    def stop(self, p, pid):
+    def stop(self, pid):
         self.calls.append("stop")
         self.state.pid = None
+
+    # what remove() reads and does
+    def pid_of(self, pid_path, conf_path):
+        return self.state.pid
+
+    def our_ports(self, mesh):
+        return ["smdns-0a000002"] if self.state.port == "ours" else []
+
+    def remove_ports(self, names):
+        self.calls.append("del-port")
+        self.state.port = "absent"
 
 
 @pytest.fixture
@@ -145,3 +156,26 @@ def open_or_none(path):
             return fh.read()
     except FileNotFoundError:
         return None
+
+
+def test_a_host_without_a_plan_removes_what_one_left_then_nothing(make_plan, kills):
+    p = make_plan()
+    host = FakeHost()
+    service.ensure(p, host, test=False)
+    left = service.Leftover(p.host, p.mesh, p.conf_dir, p.run_dir)
+    files = [p.path("conf"), p.path("hosts"), p.path("dhcp")]
+    assert left.files() == files
+    changes = {
+        "port": {"old": "smdns-0a000002", "new": None},
+        "dnsmasq": {"old": "running", "new": "stopped"},
+        "files": {"old": files, "new": []},
+    }
+    predicted = service.remove(left, host, test=True, why="discovery is off")
+    assert predicted["result"] is None and predicted["changes"] == changes, predicted
+    assert left.files() == files and host.state.pid == 4242 and "stop" not in host.calls
+    done = service.remove(left, host, test=False, why="discovery is off")
+    assert done["result"] is True and done["changes"] == changes, done
+    assert host.calls[-2:] == ["stop", "del-port"] and left.files() == []
+    again = service.remove(left, host, test=False, why="discovery is off")
+    assert again["result"] is True and again["changes"] == {}
+    assert again["comment"] == "discovery is off"

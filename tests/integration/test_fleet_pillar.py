@@ -130,12 +130,21 @@ def test_the_runner_sees_the_whole_fleet(fleet_lab):
     assert {name: row["host"] for name, row in ret.data.items()} == containers
 
 
+@contextlib.contextmanager
+def fleet_file_holds(fleet_file, data, raw):
+    """The fleet file holds ``data`` for the block, then ``raw`` again."""
+    fleet_file.write_text(yaml.safe_dump(data))
+    try:
+        yield
+    finally:
+        fleet_file.write_text(yaml.safe_dump(raw))
+
+
 def test_with_flow_topology_each_host_gets_the_macs_and_the_same_flow_plan(fleet_lab):
     raw, fleet_file, minions, _ = fleet_lab
     flow = json.loads(json.dumps(raw))
     flow["saltmesh"]["mesh"]["topology"] = "flow"
-    fleet_file.write_text(yaml.safe_dump(flow))
-    try:
+    with fleet_file_holds(fleet_file, flow, raw):
         inv = inventory.parse(flow)
         whole = fleet.index(flow)
         for host, call in minions.items():
@@ -152,16 +161,13 @@ def test_with_flow_topology_each_host_gets_the_macs_and_the_same_flow_plan(fleet
             want = _json(planner.plan_host(inv, host).to_dict())
             assert ret.data == want
             assert want["flow"]["rules"] > 40, "the plan has a rule per MAC elsewhere"
-    finally:
-        fleet_file.write_text(yaml.safe_dump(raw))
 
 
 def test_a_bad_fleet_file_reaches_every_minion_as_errors_naming_it(fleet_lab):
     raw, fleet_file, minions, run = fleet_lab
     bad = json.loads(json.dumps(raw))
     bad["servers"]["docker0003"]["address"] = "not an address!"
-    fleet_file.write_text(yaml.safe_dump(bad))
-    try:
+    with fleet_file_holds(fleet_file, bad, raw):
         for call in minions.values():
             ret = call.run("pillar.items", *UNMASK)
             (error,) = ret.data["_errors"]
@@ -172,7 +178,5 @@ def test_a_bad_fleet_file_reaches_every_minion_as_errors_naming_it(fleet_lab):
         ret = run.run("mesh.plan")
         assert ret.returncode == 1
         assert str(fleet_file) in ret.data["error"] and "did not render" in ret.data["error"]
-    finally:
-        fleet_file.write_text(yaml.safe_dump(raw))
     ret = next(iter(minions.values())).run("pillar.items")
     assert "_errors" not in ret.data and ret.data["servers"]

@@ -15,9 +15,8 @@ from pathlib import Path
 # ran (salt/transport/tcp.py, salt/minion.py say so). Not ours; an ERROR from anything else counts.
 SALT_NOISE = re.compile(r"\[asyncio\s*:\d+\]\[ERROR\s*\].*Task was destroyed but it is pending")
 
-ENGINE_RUN = re.compile(
-    r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d+)\].*saltmesh_containers: running state\.sls"
-)
+ENGINE_RUN = "saltmesh_containers: running state.sls"
+STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d+)\]")
 
 
 class MinionLog:
@@ -65,10 +64,14 @@ class MinionLog:
 
     def engine_runs(self) -> list[float]:
         """Start times (epoch seconds) of the containers engine's runs since the mark."""
+        return self.times(ENGINE_RUN)
+
+    def times(self, needle: str) -> list[float]:
+        """When (epoch seconds) each line since the mark that contains ``needle`` was logged."""
         out = []
         for line in self.lines():
-            m = ENGINE_RUN.match(line)
-            if m:
+            m = STAMP.match(line)
+            if m and needle in line:
                 stamp = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
                 out.append(stamp.timestamp() + int(m.group(2)) / 1000)
         return out

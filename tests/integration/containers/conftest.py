@@ -253,11 +253,8 @@ class Probe:
 
     def containers(self, pause: float = 0) -> None:
         text = "include:\n  - containers\n"
-        if pause:
-            text += (
-                "smt-probe-pause:\n  cmd.run:\n"
-                f"    - name: sleep {pause}\n    - python_shell: False\n"
-            )
+        if pause:  # no shell; Salt 3008.3's cmd.run state refuses python_shell
+            text += f"smt-probe-pause:\n  module.run:\n    - test.sleep:\n      - length: {pause}\n"
         self.path.write_text(text)
 
 

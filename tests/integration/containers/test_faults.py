@@ -222,6 +222,7 @@ def test_engine_does_not_lose_a_start_during_its_own_run(
     pid_a = d.inspect(a, dockerd_b.url)["State"]["Pid"]
     assert wait_for(lambda: attached_pid(host_b, a) == pid_a, 60), "the engine did not run"
     # the engine's run is now in its pause, past reading Docker: restart b under its feet
+    restarted_b = time.time()
     dockerd_b.docker("restart", "-t", "1", b)
     pid_b = d.inspect(b, dockerd_b.url)["State"]["Pid"]
     # lost, it would wait for the hourly periodic run; a loaded machine may take two minutes
@@ -231,6 +232,9 @@ def test_engine_does_not_lose_a_start_during_its_own_run(
     # a second run came (its log line can reach the file after the attach, or the first run
     # may have caught b itself: the replayed start still wakes the engine again)
     assert wait_for(lambda: len(log.engine_runs()) >= 2, ENGINE_COOLDOWN + 60), log.engine_runs()
+    # the premise held: the first run (the one that attached a) returned after b's restart
+    ends = log.times(f"changed: {a}")
+    assert ends and ends[0] > restarted_b, ("b restarted after the first run", ends, restarted_b)
     exactly_attached(host_b, bridge, dockerd_b, [a, b])
     assert log.tracebacks() == []
 

@@ -66,7 +66,6 @@ class Fleet:
     members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # host -> containers
     by_minion: Mapping[str, str] = field(default_factory=dict)  # minion id -> server name
     macs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # flow: host -> MACs
-    listed: frozenset[str] = frozenset()  # the MACs saltmesh:mesh:macs lists
 
 
 def load(paths: Sequence[str]) -> dict[str, Any]:
@@ -125,7 +124,6 @@ def index(raw: Mapping[str, Any]) -> Fleet:
         members={h: tuple(names) for h, names in members.items()},
         by_minion=by_minion,
         macs={h: tuple(m) for h, m in macs.items()},
-        listed=frozenset(mac for mac, _ in inv.mesh.macs),
     )
 
 
@@ -145,9 +143,10 @@ def _stub(fleet: Fleet, name: str) -> dict[str, Any] | None:
 def _mac_table(fleet: Fleet, me: str) -> dict[str, list[str]]:
     """``saltmesh:mesh:macs`` for docker host ``me`` with topology flow: every MAC its rules
     name, by host, except its own containers' (which its slice holds)."""
+    listed_here = {mac for mac, host in fleet.inv.mesh.macs if host == me}  # by hand: kept
     table = {}
     for host, macs in fleet.macs.items():
-        keep = [m for m in macs if host != me or m in fleet.listed]
+        keep = [m for m in macs if host != me or m in listed_here]
         if keep:
             table[host] = keep
     return table

@@ -57,10 +57,14 @@ class HostPlan:
     packages: tuple[str, ...] = ()
 
     def path(self, kind: str) -> str:
-        """``conf``, ``hosts``, ``dhcp`` under conf_dir; ``pid``, ``leases`` under run_dir.
-        Named after the host, so simulated hosts sharing one machine do not collide."""
-        folder = self.run_dir if kind in ("pid", "leases") else self.conf_dir
-        return f"{folder.rstrip('/')}/{self.host}.{kind}"
+        return file_path(self.conf_dir, self.run_dir, self.host, kind)
+
+
+def file_path(conf_dir: str, run_dir: str, host: str, kind: str) -> str:
+    """``conf``, ``hosts``, ``dhcp`` under conf_dir; ``pid``, ``leases`` under run_dir.
+    Named after the host, so simulated hosts sharing one machine do not collide."""
+    folder = run_dir if kind in ("pid", "leases") else conf_dir
+    return f"{folder.rstrip('/')}/{host}.{kind}"
 
 
 def record_address(inv: Inventory, server: Server, allocated=None) -> str | None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from saltmesh import fileio, proc, stateret
 from saltmesh.discovery import render
-from saltmesh.discovery.plan import ROLE, HostPlan
+from saltmesh.discovery.plan import ROLE, HostPlan, file_path
 from saltmesh.errors import CommandError, SaltmeshError
 from saltmesh.ovs.ovsdb import Ovsdb
 
@@ -181,6 +181,11 @@ class Host:
             time.sleep(0.05)
 
 
+def _failed(host: str, err: Exception, done: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A failed state return: what failed, on one line, and what was ``done`` before."""
+    return stateret.failed(host, f"dnsmasq of {host}: {' '.join(str(err).split())}", done)
+
+
 def _file_changes(plan: HostPlan, texts: dict[str, str], old: dict[str, str | None]) -> dict:
     changes: dict[str, Any] = {}
     if texts["conf"] != old["conf"]:
@@ -237,16 +242,14 @@ def ensure(plan: HostPlan, host: Host, *, test: bool) -> dict[str, Any]:
                 plan.host, changes=changes, comment=f"{summary}: would update", test=True
             )
     except (CommandError, OSError) as err:
-        msg = " ".join(str(err).split())
-        return stateret.failed(plan.host, f"dnsmasq of {plan.host}: {msg}")
+        return _failed(plan.host, err)
     except DiscoveryError as err:
         return stateret.failed(plan.host, str(err))
     done: dict[str, Any] = {}
     try:
         _apply(plan, host, texts, old, changes, addrs, pid, done)
     except (CommandError, OSError, DiscoveryError) as err:
-        msg = " ".join(str(err).split())
-        return stateret.failed(plan.host, f"dnsmasq of {plan.host}: {msg}", done)
+        return _failed(plan.host, err, done)
     return stateret.state_ret(plan.host, changes=changes, comment=f"{summary}, updated")
 
 
@@ -295,8 +298,7 @@ class Leftover:
     run_dir: str
 
     def path(self, kind: str) -> str:
-        folder = self.run_dir if kind in ("pid", "leases") else self.conf_dir
-        return f"{folder.rstrip('/')}/{self.host}.{kind}"
+        return file_path(self.conf_dir, self.run_dir, self.host, kind)
 
     def files(self) -> list[str]:
         """Our configuration files still there: while one is, there may be more to remove."""
@@ -315,7 +317,7 @@ def remove(left: Leftover, host: Host, *, test: bool, why: str) -> dict[str, Any
         pid = host.pid_of(left.path("pid"), left.path("conf"))
         ports = host.our_ports(left.mesh)
     except (CommandError, OSError) as err:
-        return stateret.failed(left.host, f"dnsmasq of {left.host}: {' '.join(str(err).split())}")
+        return _failed(left.host, err)
     if ports:
         changes["port"] = {"old": ports[0] if len(ports) == 1 else ports, "new": None}
     if pid is not None:
@@ -338,6 +340,5 @@ def remove(left: Leftover, host: Host, *, test: bool, why: str) -> dict[str, Any
                 os.unlink(left.path(kind))
         done["files"] = changes["files"]
     except (CommandError, OSError, DiscoveryError) as err:
-        msg = " ".join(str(err).split())
-        return stateret.failed(left.host, f"dnsmasq of {left.host}: {msg}", done)
+        return _failed(left.host, err, done)
     return stateret.state_ret(left.host, changes=changes, comment=f"{why}: removed its dnsmasq")

@@ -159,10 +159,34 @@ class PrivateDockerd:
         self.pidfile = Path(f"/run/{tag}.pid")
         self.workdir = workdir
         self.log = workdir / "dockerd.log"
+        self.slow = workdir / "slow-creates"  # while it exists, runtime creates take 3 s
         self.config = workdir / "daemon.json"
-        self.config.write_text("{}\n")
+        self.config.write_text(json.dumps(self._runtime(workdir / "runc")) + "\n")
         self.netns = tag
         self.proc: subprocess.Popen | None = None
+
+    def _runtime(self, wrapper: Path) -> dict:
+        """The default runtime: runc, slowed down on request (:meth:`slow_creates`)."""
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'for a; do [ "$a" = create ] && [ -e {self.slow} ] && touch {self.slow}.hit && sleep 3; done\n'
+            'exec runc "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        return {"runtimes": {"smt-runc": {"path": str(wrapper)}}, "default-runtime": "smt-runc"}
+
+    @contextlib.contextmanager
+    def slow_creates(self):
+        """Containers started meanwhile spend 3 s in their runtime's ``create`` (a window in which
+        to kill dockerd while it starts one); yields the file that says one is in it."""
+        hit = Path(f"{self.slow}.hit")
+        hit.unlink(missing_ok=True)
+        self.slow.touch()
+        try:
+            yield hit
+        finally:
+            self.slow.unlink()
+            hit.unlink(missing_ok=True)
 
     @property
     def url(self) -> str:
@@ -180,6 +204,11 @@ class PrivateDockerd:
 
     def docker(self, *args: str, check: bool = True) -> str:
         return docker(*args, check=check, host=self.url)
+
+    def refusal(self, *args: str) -> str:
+        """What this dockerd says on stderr to ``docker <args>``."""
+        cmd = [*_cli(self.url), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stderr
 
     def answers(self) -> bool:
         proc = subprocess.run(
@@ -243,6 +272,16 @@ class PrivateDockerd:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
         subprocess.run(["ip", "netns", "del", self.netns], check=False)
+
+
+def kill_shim(container_id: str) -> None:
+    """Kill the containerd shim of ``container_id`` and its children (a stale task's)."""
+    for pid in _pids_with(f"-id {container_id}"):
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        kids = children.read_text().split() if children.exists() else []
+        for victim in (pid, *map(int, kids)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(victim, signal.SIGKILL)
 
 
 def _pids_with(text: str) -> list[int]:

@@ -152,6 +152,48 @@ def _recreate(
     return engine.inspect_container(new_id)
 
 
+def _stale_task(err: EngineError, inspect: Mapping[str, Any]) -> bool:
+    """Whether Docker refused to start a never-run container for a task its engine still holds.
+
+    A dockerd stopped while it starts a container can leave containerd with the task, and the
+    container ``created``: every later start fails with "task <id>: already exists".
+    """
+    return state_of(inspect) == "created" and f"task {inspect['Id']}: already exists" in str(err)
+
+
+def _start(
+    engine: Engine,
+    name: str,
+    spec: ContainerSpec,
+    host: str | None,
+    inspect: Mapping[str, Any],
+    out: Outcome,
+) -> tuple[dict, str]:
+    """Start the stopped container ``inspect``: its inspect once started, and what was done.
+
+    One that cannot start because of a stale engine task (:func:`_stale_task`) never ran: it
+    is removed and made anew from ``spec`` (with what it had that the spec omits).
+    """
+    try:
+        engine.call("start", inspect["Id"])
+    except EngineError as err:
+        if not _stale_task(err, inspect):
+            raise
+        why = "Docker kept a task of an interrupted start"
+        image = engine.inspect_image(inspect["Image"]) if inspect.get("Image") else None
+        full = carried_over(spec, inspect, image)
+        engine.call("remove_container", inspect["Id"], force=True, v=False)
+        try:
+            created = engine.call("create_container", **create_kwargs(name, full, host))
+            engine.call("start", created["Id"])
+        except SaltmeshError as again:
+            out.changes["removed"] = name  # the failure is reported with what was done
+            raise SaltmeshError(f"removed ({why}), not made anew: {again}") from None
+        done = f"started (made anew: {why})"
+        return engine.inspect_container(created["Id"]) or created, done
+    return engine.inspect_container(inspect["Id"]) or dict(inspect), "started"
+
+
 def ensure_running(
     engine: Engine,
     name: str,
@@ -243,12 +285,11 @@ def _converge(
         raise EngineError(f"Docker engine: container {name} vanished")
     status = state_of(inspect)
     if status != "running" and inspect.get("Id"):
+        started = "started"
         if not test:
-            engine.call("start", inspect["Id"])
+            inspect, started = _start(engine, name, spec, host, inspect, out)
         out.changes.setdefault("state", {"old": status, "new": "running"})
-        notes.append("started")
-        if not test:
-            inspect = engine.inspect_container(inspect["Id"]) or inspect
+        notes.append(started)
     if attacher is not None:
         net_changes = attacher.ensure(name, spec.networks, pid_of(inspect), test)
         if net_changes:

@@ -5,6 +5,7 @@ harming anybody's containers) and host B's OVS."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import threading
 import time
@@ -182,6 +183,41 @@ def test_dockerd_restarted_during_a_run(
     assert d.containers(prefix, dockerd_b.url) == names
     assert apply(salt_cli, minion_b)["changes"] == {}
     assert log.tracebacks() == []
+
+
+def test_dockerd_killed_while_starting_a_container(
+    salt_cli, minion_b, pillar_b, busybox, prefix, bridge, host_b, dockerd_b
+):
+    """A dockerd that dies while it starts a container can leave containerd holding the task:
+    Docker then refuses every start of it ("task <id>: already exists"). The next run makes the
+    container anew (it never ran)."""
+    c1 = f"{prefix}c1"
+    declare(pillar_b, minion_b, host_b, busybox, bridge, [c1])
+    result = {}
+    run = threading.Thread(target=lambda: result.update(apply(salt_cli, minion_b)))
+    with dockerd_b.slow_creates() as in_create:
+        run.start()
+        assert wait_for(in_create.exists, 120, step=0.05)
+        dockerd_b.stop(signal.SIGKILL)
+    dockerd_b.start()
+    run.join(300)
+    assert result["result"] is False and "\n" not in result["comment"], result
+    stuck = d.inspect(c1, dockerd_b.url)
+    try:
+        # the premise: Docker itself cannot start it any more
+        assert stuck["State"]["Status"] == "created"
+        assert f"task {stuck['Id']}: already exists" in dockerd_b.refusal("start", c1)
+
+        pred = apply(salt_cli, minion_b, test=True)
+        assert pred["result"] is None
+        assert pred["changes"][c1]["state"] == {"old": "created", "new": "running"}
+        ret = apply(salt_cli, minion_b)
+        assert ret["result"] is True and ret["changes"] == pred["changes"], ret
+        assert d.inspect(c1, dockerd_b.url)["Id"] != stuck["Id"]  # made anew
+        exactly_attached(host_b, bridge, dockerd_b, [c1])
+        assert apply(salt_cli, minion_b)["changes"] == {}
+    finally:
+        d.kill_shim(stuck["Id"])  # containerd's leftover (the later restarts would wait on it)
 
 
 # --------------------------------------------------------------------------- the engine

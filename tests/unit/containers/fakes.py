@@ -67,6 +67,7 @@ class FakeEngine:
         self.writes: list[tuple[str, tuple, dict]] = []
         self.pids = itertools.count(100)
         self.fail: dict[str, str] = {}  # method -> engine message
+        self.fail_start: dict[str, str] = {}  # container Id -> engine message, every start
         for name, data in (containers or {}).items():
             self.containers[name] = {"Name": f"/{name}", **data, "Id": data.get("Id") or name}
         self.requests = 0
@@ -134,6 +135,9 @@ class FakeEngine:
         self.containers[name] = self.containers.pop(old)
 
     def _start(self, ref):
+        found = self._find(ref)[1]["Id"]
+        if found in self.fail_start:
+            raise engine.EngineError(f"Docker engine: {self.fail_start[found]}")
         self._find(ref)[1]["State"] = {"Status": "running", "Pid": next(self.pids)}
 
     def _stop(self, ref, timeout=None):

@@ -65,6 +65,52 @@ def test_stopped_container_is_started():
     assert eng.written() == ["start"]
 
 
+def test_a_stale_engine_task_is_left_behind_with_the_container():
+    s = spec(env={"A": "1"})
+    eng = engine_with(containers={"c1": inspect_of(s, "d1", State__Status="created", State__Pid=0)})
+    eng.fail_start = {"abc": "task abc: already exists"}
+    pred = reconcile.ensure_running(eng, "c1", s, "d1", test=True)
+    out = reconcile.ensure_running(eng, "c1", s, "d1")
+    assert out.result is True and out.changes == pred.changes == {
+        "state": {"old": "created", "new": "running"}
+    }
+    assert out.comment == (
+        "Container c1 started (made anew: Docker kept a task of an interrupted start)"
+    )
+    assert eng.written() == ["start", "remove_container", "create_container", "start"]
+    assert (
+        eng.writes[2][2]["environment"] == ["A=1"]
+        and eng.writes[2][2]["labels"]["saltmesh.host"] == "d1"
+    )
+    assert reconcile.state_of(eng.containers["c1"]) == "running"
+
+
+def test_a_failure_to_make_it_anew_reports_the_removal():
+    s = spec()
+    eng = engine_with(containers={"c1": inspect_of(s, State__Status="created", State__Pid=0)})
+    eng.fail_start = {"abc": "task abc: already exists", "id-c1": "no space left on device"}
+    out = reconcile.ensure_running(eng, "c1", s)
+    assert out.result is False and out.changes == {"removed": "c1"}
+    assert out.comment == (
+        "Container c1 then failed: removed (Docker kept a task of an interrupted start), "
+        "not made anew: Docker engine: no space left on device"
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [("exited", "task abc: already exists"), ("created", "task other: already exists"),
+     ("created", "cannot start: no such file")],
+)  # fmt: skip
+def test_other_start_failures_are_not_made_anew(status, message):
+    s = spec()
+    eng = engine_with(containers={"c1": inspect_of(s, State__Status=status, State__Pid=0)})
+    eng.fail_start = {"abc": message}
+    with pytest.raises(SaltmeshError, match=message):
+        reconcile.ensure_running(eng, "c1", s)
+    assert eng.written() == ["start"] and eng.containers["c1"]["Id"] == "abc"
+
+
 def test_foreign_container_is_refused():
     data = inspect_of(spec())
     data["Config"]["Labels"] = {"from": "img"}

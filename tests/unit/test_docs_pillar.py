@@ -54,6 +54,9 @@ SECTIONS = {
     "saltmesh:nagios:slack": settings._SLACK_KEYS,
     "saltmesh:nagios:nrpe": settings._NRPE_KEYS,
 }
+# The key set checked directly under ``saltmesh``: its keys are each a row or a section of their
+# own (a heading), so it is compared with the keys the code reads there, not with rows.
+TOP_KEYS = servers._SALTMESH_KEYS
 # The one row standing for every Nagios service directive (listed one by one in its section).
 SERVICE_ROW = "servers:<name>:services:<description>:<directive>"
 
@@ -239,7 +242,7 @@ def test_sections_name_every_key_set_the_validators_check():
                 continue
             checked.append((f"{path.relative_to(REPO)}: {arg.id}", value))
     assert checked
-    known = list(SECTIONS.values())
+    known = [*SECTIONS.values(), TOP_KEYS]
     unmapped = [where for where, value in checked if not any(value is k for k in known)]
     assert not unmapped, f"key sets checked by the validators but not in SECTIONS: {unmapped}"
 
@@ -268,3 +271,12 @@ def test_every_service_directive_is_listed():
 
 def test_the_readme_links_the_reference():
     assert "docs/pillar.md" in (REPO / "README.md").read_text()
+
+
+def test_saltmesh_allows_exactly_the_keys_the_code_reads_there():
+    """A typo directly under ``saltmesh`` fails, and no key the code reads there does (but a
+    master option: of no effect in a pillar)."""
+    master = {key for key in doc_rows() if f"| `{key}` |" in doc_section("## Master options")}
+    read = {key.split(":")[1] for key in code_keys() - master if key.startswith("saltmesh:")}
+    assert "placement_file" not in read and {"mesh", "ovsdb", "heal_minutes"} <= read
+    assert set(TOP_KEYS) == read

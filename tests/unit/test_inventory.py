@@ -42,6 +42,16 @@ def problems(change) -> list[tuple[str, str]]:
     return err.value.problems
 
 
+def test_a_typo_directly_under_saltmesh_is_named():
+    def typo(p):
+        p["saltmesh"]["mseh"] = p["saltmesh"].pop("mesh")
+        p["saltmesh"]["ovsdb"] = "unix:/run/ovs.sock"  # an option: allowed in the pillar
+
+    [(path, msg)] = problems(typo)
+    assert path == "saltmesh:mseh" and msg.startswith("unknown key (allowed: allocations, ")
+    assert " mesh, " in msg
+
+
 def test_parse_valid_inventory():
     inv = inventory.parse(BASE)
     web = inv.servers["web01"]

@@ -29,6 +29,15 @@ _SERVER_KEYS = (
     "services", "container", "zone", "rack", "labels", "capacity", "instances", "constraints",
     "reserve", "overlay_address",
 )  # fmt: skip
+# Directly under ``saltmesh``: the pillar's sections, the placement runner's inputs, the heal
+# schedule, and the minion options (config.get finds them in the pillar too). Not
+# ``placement_file``: a master option, of no effect in a pillar.
+_SALTMESH_KEYS = (
+    "mesh", "discovery", "containers", "nagios", "pools", "allocations", "placement",
+    "placement_hosts", "placement_weights", "placement_capacity", "heal_minutes", "heal_seconds",
+    "ovsdb", "ovsdb_timeout", "ovs_rundir", "ovs_batch", "netns", "docker_url", "minion_dir",
+    "garp", "lock_timeout",
+)  # fmt: skip
 _TYPE_KEYS = {
     "container": ("container", "app"),
     "constraints": ("container", "app"),
@@ -268,6 +277,7 @@ def parse(pillar: Mapping[str, Any], external_hosts: Iterable[str] = ()) -> Inve
     r = Reader()
     raw_servers = r.mapping(pillar.get("servers"), "servers") or {}
     saltmesh = r.mapping(pillar.get("saltmesh"), "saltmesh") or {}
+    r.keys(saltmesh, _SALTMESH_KEYS, "saltmesh")
     placement = r.mapping(saltmesh.get("placement"), "saltmesh:placement") or {}
     every, app_names = _servers(r, raw_servers, placement)
     pool_map = pools.parse_pools(r, saltmesh.get("pools"))

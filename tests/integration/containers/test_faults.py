@@ -203,6 +203,7 @@ def test_dockerd_killed_while_starting_a_container(
     run.join(300)
     assert result["result"] is False and "\n" not in result["comment"], result
     stuck = d.inspect(c1, dockerd_b.url)
+    assert stuck is not None, "the cut run created no container"
     try:
         # the premise: Docker itself cannot start it any more
         assert stuck["State"]["Status"] == "created"

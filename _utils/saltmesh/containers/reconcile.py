@@ -93,6 +93,12 @@ def _recover_aside(
     return aside
 
 
+def _carried(engine: Engine, spec: ContainerSpec, old: Mapping[str, Any]) -> ContainerSpec:
+    """``spec`` for the container replacing ``old``: :func:`carried_over`, with old's image."""
+    image = engine.inspect_image(old["Image"]) if old.get("Image") else None
+    return carried_over(spec, old, image)
+
+
 def _recreate(
     engine: Engine,
     name: str,
@@ -114,8 +120,7 @@ def _recreate(
     """
     fields = ", ".join(sorted(diff.recreate))
     old_id = old["Id"]
-    old_image = engine.inspect_image(old["Image"]) if old.get("Image") else None
-    full = carried_over(spec, old, old_image)
+    full = _carried(engine, spec, old)
     was_running = state_of(old) in ACTIVE
     leftover = engine.inspect_container(aside_name(name))  # of a recreate interrupted earlier
     if leftover is not None and is_managed(leftover) and leftover.get("Id") != old_id:
@@ -180,8 +185,7 @@ def _start(
         if not _stale_task(err, inspect):
             raise
         why = "Docker kept a task of an interrupted start"
-        image = engine.inspect_image(inspect["Image"]) if inspect.get("Image") else None
-        full = carried_over(spec, inspect, image)
+        full = _carried(engine, spec, inspect)
         engine.call("remove_container", inspect["Id"], force=True, v=False)
         try:
             created = engine.call("create_container", **create_kwargs(name, full, host))

@@ -135,10 +135,10 @@ class FakeEngine:
         self.containers[name] = self.containers.pop(old)
 
     def _start(self, ref):
-        found = self._find(ref)[1]["Id"]
-        if found in self.fail_start:
-            raise engine.EngineError(f"Docker engine: {self.fail_start[found]}")
-        self._find(ref)[1]["State"] = {"Status": "running", "Pid": next(self.pids)}
+        data = self._find(ref)[1]
+        if data["Id"] in self.fail_start:
+            raise engine.EngineError(f"Docker engine: {self.fail_start[data['Id']]}")
+        data["State"] = {"Status": "running", "Pid": next(self.pids)}
 
     def _stop(self, ref, timeout=None):
         self._find(ref)[1]["State"] = {"Status": "exited", "Pid": 0}

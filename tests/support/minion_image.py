@@ -134,15 +134,13 @@ def master_config(file_roots: list[str], pillar_root: str) -> dict:
 
 class KeyEvents:
     """A salt-factories ``on_auth_event_callback``: accepts the pending keys of
-    ``accept_only`` (the harness's own minions) with ``salt-key``, records every event."""
+    ``accept_only`` (the harness's own minions) with ``salt-key``, and records those."""
 
     def __init__(self) -> None:
         self.accept_only: set[str] = set()
-        self.seen: list[dict] = []
         self.accepted_by_hand: list[str] = []
 
     def __call__(self, master, payload: dict) -> None:
-        self.seen.append(dict(payload))
         if payload.get("act") == "pend" and payload.get("id") in self.accept_only:
             ret = master.salt_key_cli().run("--yes", "--accept", payload["id"])
             if ret.returncode != 0:

@@ -150,8 +150,14 @@ def test_a_container_declared_as_a_minion_registers_and_takes_nagios_nrpe(
         )
         registered = time.monotonic() - started
         assert name not in key_events.accepted_by_hand
-        assert [e for e in key_events.seen if e.get("id") == name], "it never authenticated"
-        log = Path(minion_master.config["log_file"]).read_text(errors="replace")
+        # the master's log, not its auth events: those reach the callback through a forwarder
+        # polling each second, and salt drops one it cannot push within 1 s (CI of stop 19)
+        log_file = Path(minion_master.config["log_file"])
+        wait_until(
+            lambda: f"Authentication accepted from {name}" in log_file.read_text(errors="replace"),
+            30, f"the master's log of {name}'s authentication", step=1,
+        )  # fmt: skip
+        log = log_file.read_text(errors="replace")
         assert f"minion_keys: accepted the key of {name}, announced by {dh.id}" in log
 
         # 3. nagios.nrpe on the container (route 1: sync first), reload by SIGHUP

@@ -123,7 +123,8 @@ def verify(pillar_minion=None, timeout=60):
     Compare every host's actual tunnels (and BFD state, when enabled) with the plan.
 
     Reports, per host, ports ``missing``, ``extra``, ``drifted`` (fields that differ) and
-    ``down`` (link down, interface error, BFD not up); ``{}`` when the host matches.
+    ``down`` (interface error, no OpenFlow port, link down, BFD not up); ``{}`` when the host
+    matches.
 
     CLI Example:
 

@@ -181,6 +181,41 @@ def test_verify_and_dot():
     assert table.splitlines()[-1] == "3 hosts, 6 tunnel ports"
 
 
+def _in_sync_status(hp, **port_fields):
+    ports = {
+        t.name: {"type": "vxlan", "options": hp.options(t), "protected": True,
+                 "bridge": "br-mesh", "link_state": "up", "ofport": 1 + i, **port_fields}
+        for i, t in enumerate(hp.tunnels)
+    }  # fmt: skip
+    return {"ports": ports}
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"ofport": None}, report.NO_OFPORT),  # vswitchd could not open the bridge's datapath
+        ({"ofport": -1}, report.NO_OFPORT),  # it tried to add the port and failed
+        ({"ofport": -1, "error": "could not add"}, "error: could not add"),
+        ({"link_state": "down"}, "link down"),
+    ],
+)
+def test_verify_reports_a_port_vswitchd_has_not_set_up_as_down(fields, why):
+    hp = host_plan(3)
+    assert report.verify_host(hp, _in_sync_status(hp)) == {}
+    assert report.verify_host(hp, _in_sync_status(hp, **fields)) == {
+        "down": {t.name: why for t in hp.tunnels}
+    }
+
+
+def test_verify_does_not_judge_ofport_a_status_does_not_carry():
+    """A minion whose modules predate ``ofport`` in ``ovs_mesh.status``."""
+    hp = host_plan(3)
+    status = _in_sync_status(hp)
+    for port in status["ports"].values():
+        del port["ofport"]
+    assert report.verify_host(hp, status) == {}
+
+
 @pytest.mark.parametrize(
     ("answer", "row"),
     [

@@ -48,11 +48,18 @@ def no_answer(answer: Any) -> dict | None:
     return None
 
 
+# A port in OVSDB that ovs-vswitchd has not set up: most often a bridge whose datapath it could
+# not open (``datapath_type: system`` without the kernel module). A status without ``ofport``
+# (a minion not yet synced) is not judged on it.
+NO_OFPORT = "no OpenFlow port: ovs-vswitchd has not set it up (see ovs-vswitchd.log)"
+
+
 def verify_host(plan: HostPlan, status: Any) -> dict:
     """Compare one host's planned tunnels with its ``ovs_mesh.status`` answer.
 
     Returns ``{"missing": [...], "extra": [...], "drifted": {port: [fields]}, "down": {port:
-    reason}}`` with only the non-empty keys; ``{}`` means the host matches its plan.
+    reason}}`` with only the non-empty keys; ``{}`` means the host matches its plan. A port is
+    down for an interface error, no OpenFlow port, link down or (with BFD) BFD not up.
     """
     missing = no_answer(status)
     if missing is not None:
@@ -82,6 +89,8 @@ def verify_host(plan: HostPlan, status: Any) -> dict:
             drifted[name] = fields
         if port.get("error"):
             down[name] = f"error: {port['error']}"
+        elif "ofport" in port and port["ofport"] in (None, -1):
+            down[name] = NO_OFPORT
         elif port.get("link_state") == "down":
             down[name] = "link down"
         elif plan.bfd and port.get("bfd_status", {}).get("state") != "up":

@@ -48,7 +48,8 @@ def interface_errors(snap: Snapshot, names: Iterable[str]) -> dict[str, str]:
 
 
 def port_status(snap: Snapshot, name: str) -> dict[str, Any]:
-    """Port ``name`` (which must exist) and its interface of the same name: link and BFD."""
+    """Port ``name`` (which must exist) and its interface of the same name: OpenFlow port
+    number (None or -1: ovs-vswitchd did not set it up), link and BFD."""
     port = snap.ports[name]
     iface = snap.interfaces.get(name)
     return {
@@ -57,6 +58,7 @@ def port_status(snap: Snapshot, name: str) -> dict[str, Any]:
         "protected": port.protected,
         "type": iface.type if iface else None,
         "options": dict(iface.options) if iface else {},
+        "ofport": iface.ofport if iface else None,
         "link_state": iface.link_state if iface else None,
         "bfd_status": dict(iface.bfd_status) if iface else {},
         "error": iface.error if iface else None,

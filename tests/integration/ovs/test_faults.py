@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from saltmesh import fileio, hostlock
+from saltmesh import fileio, hostlock, inventory
+from saltmesh.mesh import planner, report
 from tests.conftest import state_ret
 from tests.integration.ovs.conftest import sls
 from tests.support.ovs import OvsInstance, have_ovs
@@ -63,7 +64,7 @@ class Rig:
         (res,) = self.high({"saltmesh-mesh": {"ovs_mesh": ["managed"]}}, test=test)
         return res
 
-    def set_mesh(self, prefix: str, peers: int = 1) -> str:
+    def set_mesh(self, prefix: str, peers: int = 1, datapath_type: str = "netdev") -> str:
         """Pillar: this minion is docker host h1 of a mesh with ``peers`` more hosts."""
         servers = {
             f"h{i}": {"node_type": "docker_host", "address": f"10.254.91.{i}"}
@@ -71,11 +72,12 @@ class Rig:
         }
         servers["h1"]["minion_id"] = self.minion.id
         bridge = f"{prefix}m"
-        mesh = {"bridge": bridge, "datapath_type": "netdev", "key": 7, "underlay_mtu": 1600}
+        mesh = {"bridge": bridge, "datapath_type": datapath_type, "key": 7, "underlay_mtu": 1600}
         self.set_pillar({"servers": servers, "saltmesh": {"mesh": mesh}})
         return bridge
 
     def set_pillar(self, data: dict) -> None:
+        self.pillar = data
         (self.pillar_tree / "saltmesh_test.sls").write_text(yaml.safe_dump(data))
         ret = self.run("saltutil.refresh_pillar", "wait=True")
         assert ret.returncode == 0, ret
@@ -373,6 +375,34 @@ def test_threaded_minion_never_reports_in_sync_over_drift(rig, fresh):
     assert ret.data["ovs_mesh.status"]["bridge"] == bridge
     (res,) = state_ret(type("R", (), {"data": ret.data["state.high"]})())
     assert list(res["changes"]["updated"]) == ["vxlan-0afe5b02"], res
+    assert rig.mesh()["changes"] == {}
+
+
+def test_a_bridge_vswitchd_cannot_create_is_down_in_verify(rig, fresh):
+    """``datapath_type: system`` without the openvswitch kernel module (this machine): OVSDB
+    takes the bridge and ovs-vswitchd cannot create it. The state cannot tell (ovs-vsctl exits
+    0); ``mesh.verify`` reports every tunnel down, and nothing once the datapath is one
+    ovs-vswitchd can open."""
+    if Path("/sys/module/openvswitch").exists():
+        pytest.skip("the openvswitch kernel module is loaded: the system datapath works here")
+    p = fresh
+    bridge = rig.set_mesh(p, peers=2, datapath_type="system")
+    plan = planner.plan_host(inventory.parse(rig.pillar), "h1")
+    tunnels = [t.name for t in plan.tunnels]
+    res = rig.mesh()
+    assert res["result"] is True and sorted(res["changes"]["added"]) == sorted(tunnels), res
+    status = rig.run("ovs_mesh.status").data
+    assert {n: port["ofport"] for n, port in status["ports"].items()} == dict.fromkeys(tunnels)
+    assert report.verify_host(plan, status) == {"down": dict.fromkeys(tunnels, report.NO_OFPORT)}
+    assert rig.ovs.vsctl("get", "Interface", bridge, "ofport").strip() == "[]"
+
+    rig.set_mesh(p, peers=2, datapath_type="netdev")
+    plan = planner.plan_host(inventory.parse(rig.pillar), "h1")
+    res = rig.mesh()
+    assert res["result"] is True and res["changes"], res
+    status = rig.run("ovs_mesh.status").data
+    assert all(port["ofport"] > 0 for port in status["ports"].values()), status
+    assert report.verify_host(plan, status) == {}
     assert rig.mesh()["changes"] == {}
 
 

@@ -41,6 +41,7 @@ def test_port_status():
         "protected": True,
         "type": "gre",
         "options": {"remote_ip": "10.0.0.2", "key": "5000"},
+        "ofport": None,
         "link_state": None,
         "bfd_status": {},
         "error": None,

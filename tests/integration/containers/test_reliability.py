@@ -151,7 +151,7 @@ def test_test_mode_touches_nothing_at_all(
     d.docker("save", "-o", str(saved), busybox)
     (state_tree / f"{prefix}rootfs.tar").write_bytes(rootfs.read_bytes())
     (state_tree / f"{prefix}saved.tar").write_bytes(saved.read_bytes())
-    d.import_image(rootfs, img)
+    first = d.import_image(rootfs, img)  # replaced behind its tag below: left dangling
     try:
         # what exists before: a running container with an attachment, one to remove, an image
         base = {"image": busybox, "command": d.SLEEPER, "memory": "64m", **kw}
@@ -203,6 +203,7 @@ def test_test_mode_touches_nothing_at_all(
             assert single(salt_call_cli, fun, name, **args)["changes"] == {}, (fun, name)
     finally:
         d.remove_images(f"{image_prefix}/{prefix}")
+        d.docker("rmi", first, check=False)
 
 
 # --------------------------------------------------------------------------- omitted arguments
